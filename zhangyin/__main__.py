@@ -1,0 +1,3 @@
+from zhangyin.cli import app
+
+app(prog_name="python -m zhangyin")

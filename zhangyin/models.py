@@ -1,0 +1,7 @@
+"""Imports every domain's tables so that Alembic and tests see the whole schema."""
+
+from zhangyin.events import OutboxEvent
+from zhangyin.idempotency import IdempotencyRecord
+from zhangyin.ledger.models import LedgerAccount, LedgerPosting, LedgerTransfer
+
+__all__ = ["IdempotencyRecord", "LedgerAccount", "LedgerPosting", "LedgerTransfer", "OutboxEvent"]
