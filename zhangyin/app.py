@@ -306,7 +306,7 @@ def _add_operational_routes(app: FastAPI, db: Database) -> None:
         from zhangyin.migrate import migration_state
 
         state = migration_state(db)
-        ready = state.reachable and state.current == state.head
+        ready = state.up_to_date
         body: dict[str, Any] = {
             "status": "ready" if ready else "not_ready",
             "database": db.backend,

@@ -23,7 +23,7 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def upgrade(db: Database, revision: str = "head") -> None:
+def upgrade(db: Database, revision: str = "heads") -> None:
     """Bring the schema to `revision`. Running it again changes nothing."""
     config = alembic_config(db.url)
     with db.engine.begin() as connection:
@@ -45,12 +45,21 @@ class MigrationState:
     current: str | None
     head: str | None
 
+    @property
+    def up_to_date(self) -> bool:
+        return self.reachable and self.current == self.head
+
+
+def _joined(revisions: tuple[str, ...] | list[str]) -> str | None:
+    return ",".join(sorted(revisions)) or None
+
 
 def migration_state(db: Database) -> MigrationState:
-    head = ScriptDirectory.from_config(alembic_config(db.url)).get_current_head()
+    """Where the database is against the migrations shipped (several heads joined by commas)."""
+    head = _joined(ScriptDirectory.from_config(alembic_config(db.url)).get_heads())
     try:
         with db.engine.connect() as connection:
-            current = MigrationContext.configure(connection).get_current_revision()
+            current = _joined(MigrationContext.configure(connection).get_current_heads())
     except DBAPIError:
         return MigrationState(False, None, head)
     return MigrationState(True, current, head)
