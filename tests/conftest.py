@@ -101,6 +101,9 @@ def pg_template() -> Iterator[str]:
 
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
+    """The database backend; a test can pin one with parametrize(..., indirect=True)."""
+    if request.param == "postgresql" and not PG_AVAILABLE:
+        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}")
     return str(request.param)
 
 

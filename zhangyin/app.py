@@ -23,6 +23,7 @@ from zhangyin.config import Settings, get_settings
 from zhangyin.db import Database, is_unavailable
 from zhangyin.errors import (
     DomainError,
+    IdempotencyKeyMissing,
     InternalError,
     InvalidRequest,
     MalformedBody,
@@ -65,6 +66,8 @@ def _validation_problem(request: Request, exc: RequestValidationError) -> Domain
     errors = exc.errors()
     if any(e.get("type") == "json_invalid" for e in errors):
         return MalformedBody()
+    if any(tuple(e.get("loc", ())) == ("header", "Idempotency-Key") for e in errors):
+        return IdempotencyKeyMissing()
     content_type = request.headers.get("content-type", "")
     has_body_error = any(e.get("loc", ("",))[0] == "body" for e in errors)
     if (

@@ -55,6 +55,11 @@ class Event:
     payload: dict[str, Any]
     created_at: datetime
 
+    @property
+    def message_id(self) -> str:
+        """Stable for one outbox row, distinct across databases whose ids restart at 1."""
+        return f"outbox-{self.id}-{int(self.created_at.timestamp() * 1_000_000)}"
+
     def to_json(self) -> bytes:
         return json.dumps(
             {
@@ -133,7 +138,7 @@ class InProcessPublisher:
 class NatsPublisher:
     """Publishes to NATS JetStream subjects `zhangyin.<event_type>`.
 
-    The message id header is the outbox id, so JetStream drops a duplicate that
+    The message id header names the outbox row, so JetStream drops a duplicate that
     a crash between publish and mark-published would otherwise deliver twice.
     """
 
@@ -174,7 +179,7 @@ class NatsPublisher:
                 await js.publish(
                     f"zhangyin.{event.event_type}",
                     event.to_json(),
-                    headers={"Nats-Msg-Id": f"outbox-{event.id}"},
+                    headers={"Nats-Msg-Id": event.message_id},
                 )
             except Exception as exc:
                 log.warning("nats publish failed", extra={"event_id": event.id, "error": str(exc)})

@@ -5,13 +5,32 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from collections.abc import Callable
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
-_STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
+_STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "request_id"}
+
+
+def _stamp_request_id(
+    factory: Callable[..., logging.LogRecord],
+) -> Callable[..., logging.LogRecord]:
+    """Wrap the record factory so each record keeps the request id of the moment it was made."""
+
+    def make(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = factory(*args, **kwargs)
+        record.request_id = request_id_var.get()
+        return record
+
+    make.stamps_request_id = True  # type: ignore[attr-defined]
+    return make
+
+
+if not getattr(logging.getLogRecordFactory(), "stamps_request_id", False):
+    logging.setLogRecordFactory(_stamp_request_id(logging.getLogRecordFactory()))
 
 
 class JsonFormatter(logging.Formatter):
@@ -21,7 +40,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
             "msg": record.getMessage(),
-            "request_id": request_id_var.get(),
+            "request_id": getattr(record, "request_id", None),
         }
         for key, value in record.__dict__.items():
             if key not in _STANDARD and not key.startswith("_"):

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
-from zhangyin.api_types import CurrencyCode, DecimalAmount, Identifier, PlainText, StrictBody
+from zhangyin.api_types import CurrencyCode, DecimalAmount, Flag, Identifier, PlainText, StrictBody
 from zhangyin.ledger.models import AccountKind, AccountStatus
 from zhangyin.ledger.service import (
     AccountView,
@@ -82,12 +82,12 @@ class TransferItem(StrictBody):
 
 class TransferCreate(TransferItem):
     reference: Annotated[PlainText, Field(min_length=1, max_length=64)] | None = None
-    pending: bool = Field(default=False, description="Create a two-phase hold instead of posting")
-    hold_timeout_seconds: Annotated[int, Field(ge=60, le=30 * 24 * 3600)] | None = None
+    pending: Flag = Field(default=False, description="Create a two-phase hold instead of posting")
+    hold_timeout_seconds: Annotated[StrictInt, Field(ge=60, le=30 * 24 * 3600)] | None = None
 
 
 class BatchCreate(StrictBody):
-    linked: bool = Field(description="All transfers post or none do")
+    linked: Flag = Field(description="All transfers post or none do")
     transfers: Annotated[list[TransferItem], Field(min_length=1, max_length=1000)]
 
 

@@ -1,0 +1,120 @@
+"""The database refuses bad money writes on its own: these tests go around the service."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import insert, text, update
+from sqlalchemy.exc import IntegrityError
+
+from tests.ledger.factories import customer_account, move
+from zhangyin.clock import utcnow
+from zhangyin.db import Database
+from zhangyin.ledger.models import LedgerAccount, LedgerPosting, LedgerTransfer
+
+
+def test_a_posting_cannot_be_changed_or_deleted(db: Database) -> None:
+    a = customer_account(db, 1_000)
+    with pytest.raises(IntegrityError):
+        db.run(
+            lambda s: s.execute(
+                update(LedgerPosting).where(LedgerPosting.account_id == a.id).values(amount_minor=1)
+            )
+        )
+    with pytest.raises(IntegrityError):
+        db.run(lambda s: s.execute(text("DELETE FROM ledger_postings")))
+
+
+def test_a_posted_transfer_is_final(db: Database) -> None:
+    a = customer_account(db, 1_000)
+    b = customer_account(db)
+    t = move(db, a.id, b.id, 100)
+    with pytest.raises(IntegrityError):
+        db.run(
+            lambda s: s.execute(
+                update(LedgerTransfer).where(LedgerTransfer.id == t.id).values(status="voided")
+            )
+        )
+    with pytest.raises(IntegrityError):
+        db.run(lambda s: s.execute(text("DELETE FROM ledger_transfers")))
+
+
+def test_a_customer_account_below_its_floor_is_refused_by_a_check_constraint(db: Database) -> None:
+    a = customer_account(db, 1_000)
+    with pytest.raises(IntegrityError):
+        db.run(
+            lambda s: s.execute(
+                update(LedgerAccount)
+                .where(LedgerAccount.id == a.id)
+                .values(debits_posted_minor=1_001)
+            )
+        )
+    with pytest.raises(IntegrityError):
+        db.run(
+            lambda s: s.execute(
+                update(LedgerAccount)
+                .where(LedgerAccount.id == a.id)
+                .values(credits_pending_minor=-1)
+            )
+        )
+
+
+def _unbalanced_legs(db: Database, second_leg: int, currency: str = "CNY") -> None:
+    a = customer_account(db, 1_000)
+    b = customer_account(db)
+    now = utcnow()
+
+    def work(session):  # type: ignore[no-untyped-def]
+        session.execute(
+            insert(LedgerTransfer).values(
+                id="00000000-0000-7000-8000-000000000001",
+                debit_account_id=a.id,
+                credit_account_id=b.id,
+                currency="CNY",
+                amount_minor=100,
+                posted_amount_minor=100,
+                status="posted",
+                memo="",
+                created_at=now,
+            )
+        )
+        session.execute(
+            insert(LedgerPosting).values(
+                [
+                    {
+                        "transfer_id": "00000000-0000-7000-8000-000000000001",
+                        "account_id": a.id,
+                        "currency": "CNY",
+                        "amount_minor": 100,
+                        "balance_after_minor": 0,
+                        "created_at": now,
+                    },
+                    {
+                        "transfer_id": "00000000-0000-7000-8000-000000000001",
+                        "account_id": b.id,
+                        "currency": currency,
+                        "amount_minor": second_leg,
+                        "balance_after_minor": 0,
+                        "created_at": now,
+                    },
+                ]
+            )
+        )
+
+    db.run(work)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_postgres_refuses_a_transfer_whose_legs_do_not_net_to_zero(db: Database) -> None:
+    with pytest.raises(IntegrityError, match="does not balance"):
+        _unbalanced_legs(db, -99)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_postgres_refuses_a_leg_in_a_currency_its_account_does_not_hold(db: Database) -> None:
+    with pytest.raises(IntegrityError):
+        _unbalanced_legs(db, -100, currency="USD")
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_postgres_accepts_balanced_legs_written_around_the_service(db: Database) -> None:
+    _unbalanced_legs(db, -100)  # the control case: the trigger is not simply refusing everything
