@@ -1,0 +1,151 @@
+"""Small builders for identity tests: valid phones and ID numbers, registered customers, logins."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from stdnum.cn import ric
+
+from zhangyin.db import Database
+from zhangyin.identity.models import SmsMessage
+
+PASSWORD = "Zhangyin2026ok"
+PRIVACY_VERSION = "2026-01"
+
+
+def random_phone() -> str:
+    return "139" + f"{secrets.randbelow(10**8):08d}"
+
+
+def id_number(born: date = date(1990, 3, 7), region: str = "110101") -> str:
+    body = f"{region}{born:%Y%m%d}{secrets.randbelow(1000):03d}"
+    return body + ric.calc_check_digit(body + "0")
+
+
+def device_id() -> str:
+    return "dev-" + uuid.uuid4().hex
+
+
+def idem() -> dict[str, str]:
+    return {"Idempotency-Key": uuid.uuid4().hex}
+
+
+def messages(db: Database, phone: str) -> list[SmsMessage]:
+    return list(
+        db.run(
+            lambda s: s.scalars(
+                select(SmsMessage).where(SmsMessage.phone == phone).order_by(SmsMessage.id)
+            ).all()
+        )
+    )
+
+
+def last_code(db: Database, phone: str) -> str:
+    """The six-digit code of the newest message to `phone` (the outbox is the phone)."""
+    for message in reversed(messages(db, phone)):
+        found = re.search(r"(?<!\d)(\d{6})(?!\d)", message.text)
+        if found:
+            return found.group(1)
+    raise AssertionError(f"no code sent to {phone}")
+
+
+@dataclass
+class Customer:
+    customer_id: str
+    phone: str
+    password: str
+    device_id: str
+    id_number: str
+    account: dict[str, Any]
+    tokens: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens['access_token']}"}
+
+
+def register(
+    client: TestClient,
+    db: Database,
+    *,
+    phone: str | None = None,
+    name: str = "张三",
+    password: str = PASSWORD,
+    login: bool = True,
+) -> Customer:
+    """A registered customer whose registering device is trusted, logged in from it."""
+    phone = phone or random_phone()
+    sent = client.post("/v1/sms-codes", json={"phone": phone, "purpose": "register"})
+    assert sent.status_code == 202, sent.text
+    device = device_id()
+    number = id_number()
+    created = client.post(
+        "/v1/customers",
+        json={
+            "phone": phone,
+            "sms_code": last_code(db, phone),
+            "name": name,
+            "id_number": number,
+            "password": password,
+            "accept_privacy_version": PRIVACY_VERSION,
+            "device_id": device,
+        },
+        headers=idem(),
+    )
+    assert created.status_code == 201, created.text
+    body = created.json()
+    customer = Customer(
+        customer_id=body["customer"]["id"],
+        phone=phone,
+        password=password,
+        device_id=device,
+        id_number=number,
+        account=body["account"],
+    )
+    if login:
+        customer.tokens = password_login(client, customer)
+    return customer
+
+
+def password_login(client: TestClient, customer: Customer) -> dict[str, Any]:
+    response = client.post(
+        "/v1/sessions",
+        json={
+            "phone": customer.phone,
+            "password": customer.password,
+            "device_id": customer.device_id,
+        },
+    )
+    assert response.status_code == 201, response.text
+    tokens: dict[str, Any] = response.json()
+    client.cookies.clear()  # tests authenticate with the bearer header unless they say otherwise
+    return tokens
+
+
+def login_from_new_device(
+    client: TestClient, db: Database, customer: Customer, device: str | None = None
+) -> dict[str, Any]:
+    device = device or device_id()
+    first = client.post(
+        "/v1/sessions",
+        json={"phone": customer.phone, "password": customer.password, "device_id": device},
+    )
+    assert first.status_code == 401 and first.json()["code"] == "second_factor_required"
+    second = client.post(
+        "/v1/sessions/second-factor",
+        json={
+            "challenge_id": first.json()["challenge_id"],
+            "sms_code": last_code(db, customer.phone),
+        },
+    )
+    assert second.status_code == 201, second.text
+    client.cookies.clear()
+    tokens: dict[str, Any] = second.json()
+    return tokens

@@ -1,0 +1,1 @@
+"""Identity: customers, staff, login, sessions, step-up authentication and personal data."""
