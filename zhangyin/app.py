@@ -295,6 +295,10 @@ def create_app(
     from zhangyin.ledger.api import router as ledger_router
 
     app.include_router(ledger_router)
+    from zhangyin.identity.api import routers as identity_routers
+
+    for identity_router in identity_routers(settings):
+        app.include_router(identity_router)
     _add_operational_routes(app, db)
     return app
 

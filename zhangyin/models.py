@@ -2,6 +2,7 @@
 
 from zhangyin.events import OutboxEvent
 from zhangyin.idempotency import IdempotencyRecord
+from zhangyin.identity import models as identity_models  # noqa: F401
 from zhangyin.ledger.models import LedgerAccount, LedgerPosting, LedgerTransfer
 
 __all__ = ["IdempotencyRecord", "LedgerAccount", "LedgerPosting", "LedgerTransfer", "OutboxEvent"]
