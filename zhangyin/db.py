@@ -133,7 +133,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
+        pool_recycle=1800,
         pool_timeout=5,
         connect_args={"connect_timeout": 3},
     )
@@ -164,7 +164,10 @@ class Database:
                 with self.session() as session:
                     return work(session)
             except DBAPIError as exc:
-                if attempt == attempts or not is_retryable(exc):
+                # A pooled connection found dead (the server restarted) is
+                # discarded by SQLAlchemy; the next attempt takes a fresh one.
+                # This replaces a ping before every transaction.
+                if attempt == attempts or not (is_retryable(exc) or exc.connection_invalidated):
                     raise
                 log.info(
                     "retrying unit of work", extra={"attempt": attempt, "error": str(exc.orig)}

@@ -423,3 +423,23 @@ def test_times_are_aware_utc(db: Database) -> None:
     assert page.lines[0].created_at.utcoffset() == timedelta(0)
     assert abs(page.lines[0].created_at - datetime.now(UTC)) < timedelta(minutes=1)
     assert isinstance(business_date(page.lines[0].created_at), date)
+
+
+def test_bulk_opening_gives_distinct_valid_numbers_and_events(db: Database) -> None:
+    ids = db.run(
+        lambda s: ledger.open_accounts_bulk(
+            s, kind=AccountKind.CUSTOMER_CURRENT, owners=[(f"o{i}", f"客户{i}") for i in range(50)]
+        )
+    )
+    assert len(set(ids)) == 50
+    views = [db.run(lambda s, i=i: ledger.get_account(s, i)) for i in ids]
+    assert all(ledger.is_valid_account_number(v.number) for v in views)
+    assert {v.owner_id for v in views} == {f"o{i}" for i in range(50)}
+    opened = db.run(
+        lambda s: s.scalar(
+            select(func.count())
+            .select_from(OutboxEvent)
+            .where(OutboxEvent.event_type == "ledger.account.opened")
+        )
+    )
+    assert opened >= 50

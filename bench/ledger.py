@@ -1,0 +1,165 @@
+"""Ledger throughput against pgbench on the same PostgreSQL, in one run.
+
+    python bench/ledger.py [--seconds 15] [--accounts 100000] [--workers 8]
+
+(a) one transfer per database transaction through the service layer,
+(b) batches of 100 independent transfers per transaction,
+(c) a hot account: every transfer credits the same account, in batches of 100.
+Accounts are drawn at random from --accounts. Prints transfers/s, pgbench TPS
+(TPC-B-like, --workers clients, scale 10, prepared statements) and the ratios,
+then one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import platform
+import random
+import sys
+import time
+from functools import partial
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.pg import pgbench_tps, throwaway_database, url_for
+from zhangyin.db import Database
+from zhangyin.errors import DomainError
+from zhangyin.ledger import service as ledger
+from zhangyin.ledger.models import AccountKind
+from zhangyin.migrate import upgrade
+from zhangyin.money import Money
+
+BATCH = 100
+OPENING_BALANCE = 10_000_000  # 100,000.00 CNY each, so random transfers rarely bounce
+
+
+def prepare(url: str, accounts: int) -> tuple[list[int], int]:
+    db = Database(url)
+    upgrade(db)
+    ids: list[int] = []
+    for start in range(0, accounts, 5_000):
+        owners = [(f"bench-{i}", f"客户{i}") for i in range(start, min(accounts, start + 5_000))]
+        ids += db.run(
+            partial(ledger.open_accounts_bulk, kind=AccountKind.CUSTOMER_CURRENT, owners=owners)
+        )
+    cash = db.run(lambda s: ledger.bank_account(s, AccountKind.BANK_CASH)).id
+    for start in range(0, len(ids), 1_000):
+        orders = [
+            ledger.TransferOrder(cash, i, Money(OPENING_BALANCE, "CNY"))
+            for i in ids[start : start + 1_000]
+        ]
+        db.run(partial(ledger.transfer_batch, orders=orders, linked=False))
+    hot = db.run(
+        lambda s: ledger.open_account(
+            s, kind=AccountKind.CUSTOMER_CURRENT, name="热点商户", owner_id="hot"
+        )
+    ).id
+    db.dispose()
+    return ids, hot
+
+
+def worker(
+    mode: str, url: str, ids: list[int], hot: int, seconds: float, seed: int, out: mp.Queue[int]
+) -> None:
+    rng = random.Random(seed)
+    db = Database(url, pool_size=1)
+    done = 0
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        if mode == "single":
+            debit, credit = rng.sample(ids, 2)
+            order = ledger.TransferOrder(debit, credit, Money(rng.randint(1, 10_000), "CNY"))
+            try:
+                db.run(partial(ledger.transfer, order=order))
+                done += 1
+            except DomainError:
+                pass
+        else:
+            orders = []
+            for _ in range(BATCH):
+                debit, credit = rng.sample(ids, 2)
+                orders.append(
+                    ledger.TransferOrder(
+                        debit,
+                        hot if mode == "hot" else credit,
+                        Money(rng.randint(1, 10_000), "CNY"),
+                    )
+                )
+            results = db.run(partial(ledger.transfer_batch, orders=orders, linked=False))
+            done += sum(1 for r in results if r.transfer is not None)
+    db.dispose()
+    out.put(done)
+
+
+def run_mode(mode: str, url: str, ids: list[int], hot: int, seconds: float, workers: int) -> float:
+    ctx = mp.get_context("fork")
+    out: mp.Queue[int] = ctx.Queue()
+    procs = [
+        ctx.Process(target=worker, args=(mode, url, ids, hot, seconds, seed, out))
+        for seed in range(workers)
+    ]
+    started = time.perf_counter()
+    for p in procs:
+        p.start()
+    total: int = sum(out.get() for _ in procs)
+    for p in procs:
+        p.join()
+    elapsed = max(seconds, time.perf_counter() - started)
+    return total / elapsed
+
+
+def check_books(url: str) -> bool:
+    db = Database(url)
+    clean = not db.run(ledger.reconcile) and not any(db.run(ledger.total_by_currency).values())
+    db.dispose()
+    return clean
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seconds", type=float, default=15)
+    parser.add_argument("--accounts", type=int, default=100_000)
+    parser.add_argument("--workers", type=int, default=8)
+    args = parser.parse_args()
+
+    machine = f"{platform.node()} {platform.machine()} {mp.cpu_count()} cores"
+    print(f"machine: {machine}, Python {platform.python_version()}")
+    pgbench = pgbench_tps(clients=args.workers, seconds=int(args.seconds))
+    print(f"{f'pgbench TPC-B-like, {args.workers} clients:':<36} {pgbench:10.0f} tps")
+    with throwaway_database("zy_bench_ledger") as name:
+        url = url_for(name)
+        ids, hot = prepare(url, args.accounts)
+        results = {}
+        for mode in ("single", "batch", "hot"):
+            results[mode] = run_mode(mode, url, ids, hot, args.seconds, args.workers)
+            ratio = results[mode] / pgbench
+            label = f"ledger {mode} ({args.workers} workers):"
+            print(f"{label:<36} {results[mode]:10.0f} transfers/s  {ratio:5.2f}x pgbench")
+        books_balance = check_books(url)
+    print(f"reconciliation after the run: {'clean' if books_balance else 'DIFFERENCES'}")
+    figures = {
+        "bench": "ledger",
+        "seconds": args.seconds,
+        "accounts": args.accounts,
+        "workers": args.workers,
+        "pgbench_tps": round(pgbench),
+        "single_tps": round(results["single"]),
+        "batch_tps": round(results["batch"]),
+        "hot_tps": round(results["hot"]),
+        "single_ratio": round(results["single"] / pgbench, 3),
+        "batch_ratio": round(results["batch"] / pgbench, 3),
+        "hot_ratio": round(results["hot"] / pgbench, 3),
+        "books_balance": books_balance,
+    }
+    print(json.dumps(figures))
+    if not books_balance:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()
