@@ -295,6 +295,9 @@ def create_app(
     from zhangyin.ledger.api import router as ledger_router
 
     app.include_router(ledger_router)
+    from zhangyin.payments.api import install as install_payments
+
+    install_payments(app)
     from zhangyin.identity.api import routers as identity_routers
 
     for identity_router in identity_routers(settings):

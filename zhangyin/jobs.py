@@ -23,6 +23,9 @@ def expire_due_holds(db: Database) -> int:
 async def run_periodic_jobs(db: Database, interval: float = 15.0) -> None:
     while True:
         try:
+            from zhangyin.payments.jobs import run_payment_jobs
+
+            await asyncio.to_thread(run_payment_jobs, db)
             expired = await asyncio.to_thread(expire_due_holds, db)
             if expired:
                 log.info("expired holds", extra={"count": expired})
