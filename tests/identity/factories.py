@@ -149,3 +149,39 @@ def login_from_new_device(
     client.cookies.clear()
     tokens: dict[str, Any] = second.json()
     return tokens
+
+
+def row_counts(db: Database) -> dict[str, int]:
+    """Rows per identity table plus ledger accounts: a refused request changes none of them."""
+    from sqlalchemy import func
+
+    from zhangyin.db import Base
+    from zhangyin.ledger.models import LedgerAccount
+
+    def work(session: Any) -> dict[str, int]:
+        counts = {}
+        for table in Base.metadata.sorted_tables:
+            if table.name.startswith("identity_") and table.name not in (
+                "identity_sms_outbox",
+                "identity_sms_codes",
+                "identity_audit_log",
+            ):
+                counts[table.name] = session.scalar(select(func.count()).select_from(table))
+        counts["ledger_accounts"] = session.scalar(select(func.count()).select_from(LedgerAccount))
+        return counts
+
+    result: dict[str, int] = db.run(work)
+    return result
+
+
+def registration_body(phone: str, code: str, **overrides: Any) -> dict[str, Any]:
+    body = {
+        "phone": phone,
+        "sms_code": code,
+        "name": "李四",
+        "id_number": id_number(),
+        "password": PASSWORD,
+        "accept_privacy_version": PRIVACY_VERSION,
+    }
+    body.update(overrides)
+    return body
