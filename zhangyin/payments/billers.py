@@ -211,7 +211,14 @@ def ensure_default_billers(session: Session) -> int:
     return added
 
 
+def _ensure_registry(session: Session) -> None:
+    """A bank with no billers at all gets the default registry on first use."""
+    if session.scalar(select(Biller.id).limit(1)) is None:
+        ensure_default_billers(session)
+
+
 def list_billers(session: Session, category: str | None = None) -> list[BillerView]:
+    _ensure_registry(session)
     query = select(Biller).where(Biller.active.is_(True)).order_by(Biller.category, Biller.id)
     if category:
         query = query.where(Biller.category == category)
@@ -219,6 +226,7 @@ def list_billers(session: Session, category: str | None = None) -> list[BillerVi
 
 
 def _biller(session: Session, biller_id: str) -> Biller:
+    _ensure_registry(session)
     biller = session.get(Biller, biller_id)
     if biller is None or not biller.active:
         raise BillerNotFound()
@@ -258,9 +266,20 @@ def add_bill(
     return _bill_view(bill)
 
 
+def mask_name(name: str) -> str:
+    """*三 / **明: enough for the payer to recognise the household, no more."""
+    return "*" * (len(name) - 1) + name[-1:] if len(name) > 1 else "*"
+
+
 def _bill_view(b: Bill) -> BillView:
     return BillView(
-        b.id, b.biller_id, b.bill_account, b.holder_name, b.period, b.amount_minor, b.currency
+        b.id,
+        b.biller_id,
+        b.bill_account,
+        mask_name(b.holder_name),
+        b.period,
+        b.amount_minor,
+        b.currency,
     )
 
 

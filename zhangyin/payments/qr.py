@@ -28,6 +28,7 @@ from zhangyin.payments.errors import (
     QrAmountRequired,
     QrExpired,
     QrInvalid,
+    SameAccountTransfer,
 )
 from zhangyin.payments.models import QrCode, TransferKind, TransferStatus
 from zhangyin.payments.service import (
@@ -166,11 +167,14 @@ def pay_code(
     else:
         pay = amount
     target = ledger.get_account(session, code.account_id)
+    source = customer_account(session, caller, from_account_id)
+    if source.id == target.id:
+        raise SameAccountTransfer()
     view = _create(
         session,
         caller,
         TransferRequest(
-            from_account_id=customer_account(session, caller, from_account_id).id,
+            from_account_id=source.id,
             to_account_number=target.number,
             to_name=target.name,
             amount=pay,

@@ -738,9 +738,8 @@ def confirm_transfer(
     if not hmac.compare_digest(challenge_id, payment.challenge_id or ""):
         raise ChallengeMismatch()
     _verify_step_up(session, payment, challenge_id, sms_code, passkey_assertion)
-    # The money may have moved since the transfer was asked for: check again.
-    payment.status = TransferStatus.PROCESSING.value  # not counted twice by the limit check
-    session.flush()
+    # Other transfers may have used the day's limit since this one was asked for: check
+    # again (a pending_challenge transfer does not count against the limit itself).
     _check_limits(
         session, caller.customer_id, Money(payment.amount_minor, payment.currency), utcnow()
     )
