@@ -8,10 +8,9 @@ Create Date: 2026-11-23 07:53:27.771551
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-
-import zhangyin.db
 from alembic import op
 
+import zhangyin.db
 
 revision: str = "0004"
 down_revision: str | None = "0002"
