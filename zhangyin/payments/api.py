@@ -86,11 +86,12 @@ UuidPath = Annotated[str, Path(min_length=36, max_length=36, pattern=r"^[0-9a-f-
 Cursor = Annotated[str | None, Query(max_length=40, pattern=r"^[0-9a-f-]+$")]
 
 
-def caller_of(customer: CurrentCustomer) -> service.Caller:
+def caller_of(customer: CurrentCustomer, request: Request) -> service.Caller:
     return service.Caller(
         customer_id=customer.customer_id,
-        session_id=getattr(customer, "session_id", None),
-        device_id=getattr(customer, "device_id", None),
+        session_id=customer.session_id,
+        device_id=customer.device_id,
+        ip=request.client.host if request.client else None,
     )
 
 

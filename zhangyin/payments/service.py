@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import importlib
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -145,6 +146,8 @@ class Caller:
     customer_id: str
     session_id: str | None = None
     device_id: str | None = None
+    ip: str | None = None
+    channel: str = "app"
 
 
 @dataclass(frozen=True)
@@ -242,6 +245,23 @@ def _customer_limits(session: Session, customer_id: str) -> tuple[Limits, Limits
     )
 
 
+_RISK_OPERATIONS = {
+    TransferKind.INTRA.value: "transfer",
+    TransferKind.INTERBANK.value: "interbank_transfer",
+    TransferKind.BILL.value: "bill_payment",
+    TransferKind.QR.value: "qr_payment",
+}
+_KYC_LEVELS = {"I": 1, "II": 2, "III": 3}
+
+
+def _risk_service() -> Any | None:
+    """The risk domain's service, or None while a deployment runs without it."""
+    try:
+        return importlib.import_module("zhangyin.risk.service")
+    except ModuleNotFoundError:
+        return None
+
+
 def _risk_decision(
     session: Session,
     caller: Caller,
@@ -250,37 +270,45 @@ def _risk_decision(
     new_payee: bool,
 ) -> RiskVerdict:
     """Ask the risk domain for a decision on this payment before any money moves."""
-    try:
-        from zhangyin.risk import service as risk
-    except ImportError:
+    risk = _risk_service()
+    if risk is None:
         return RiskVerdict(None, "allow", [])
+    from zhangyin.identity import service as identity
+
+    profile = identity.risk_profile(session, caller.customer_id, caller.device_id)
     context = risk.RiskContext(
+        operation=_RISK_OPERATIONS[payment.kind],
         customer_id=caller.customer_id,
-        device_id=caller.device_id,
-        session_id=caller.session_id,
-        operation=f"transfer.{payment.kind}",
+        account_id=payment.from_account_id,
         amount_minor=payment.amount_minor,
         currency=payment.currency,
-        payee=payment.to_account_number,
+        payee_account_number=payment.to_account_number,
         payee_name=payment.to_name,
-        payee_bank=payment.to_bank_code or OUR_BANK_CODE,
-        new_payee=new_payee,
-        reference=payment.id,
+        payee_bank_code=payment.to_bank_code or OUR_BANK_CODE,
+        device_id=caller.device_id,
+        ip=caller.ip,
+        channel=caller.channel,
+        occurred_at=payment.created_at,
+        customer_since=profile.customer_since,
+        kyc_level=_KYC_LEVELS.get(str(profile.kyc_level)),
+        device_first_seen_at=profile.device_first_seen_at,
+        last_password_change_at=profile.last_password_change_at,
+        last_phone_change_at=profile.last_phone_change_at,
+        last_login_at=profile.last_login_at,
     )
     decision = risk.assess(session, context)
-    return RiskVerdict(str(decision.decision_id), str(decision.outcome), list(decision.reasons))
+    reasons = [str(getattr(r, "code", r)) for r in decision.reasons]
+    return RiskVerdict(str(decision.decision_id), str(decision.outcome), reasons)
 
 
 def _record_risk_outcome(session: Session, payment: PaymentTransfer) -> None:
     if payment.risk_decision_id is None:
         return
-    try:
-        from zhangyin.risk import service as risk
-    except ImportError:
-        return
-    risk.record_outcome(
-        session, payment.risk_decision_id, reference=payment.id, status=payment.status
-    )
+    risk = _risk_service()
+    if risk is not None:
+        risk.record_outcome(
+            session, payment.risk_decision_id, reference=payment.id, status=payment.status
+        )
 
 
 def _binding(payment: PaymentTransfer) -> Any:
