@@ -185,3 +185,18 @@ def registration_body(phone: str, code: str, **overrides: Any) -> dict[str, Any]
     }
     body.update(overrides)
     return body
+
+
+def staff_headers(client: TestClient, db: Database, *roles: str) -> dict[str, str]:
+    """A staff member with `roles`, logged in to the console."""
+    from zhangyin.identity import service
+
+    username = "staff" + secrets.token_hex(4)
+    db.run(
+        lambda s: service.create_staff(
+            s, username=username, name="赵六", password=PASSWORD, roles=list(roles)
+        )
+    )
+    login = client.post("/v1/console/sessions", json={"username": username, "password": PASSWORD})
+    assert login.status_code == 201, login.text
+    return {"Authorization": f"Bearer {login.json()['access_token']}"}
