@@ -62,3 +62,5 @@ def configure_logging(level: str = "INFO") -> None:
         logger.propagate = True
     # Our middleware logs each request once, with its id; uvicorn's access line would repeat it.
     logging.getLogger("uvicorn.access").disabled = True
+    # Alembic narrates every readiness check's migration lookup at INFO.
+    logging.getLogger("alembic").setLevel(logging.WARNING)

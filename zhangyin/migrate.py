@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 from alembic import command
@@ -54,9 +55,17 @@ def _joined(revisions: tuple[str, ...] | list[str]) -> str | None:
     return ",".join(sorted(revisions)) or None
 
 
+@lru_cache(maxsize=1)
+def shipped_heads() -> str | None:
+    """The migration heads this code ships (read once: loading the scripts takes a while)."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return _joined(ScriptDirectory.from_config(config).get_heads())
+
+
 def migration_state(db: Database) -> MigrationState:
     """Where the database is against the migrations shipped (several heads joined by commas)."""
-    head = _joined(ScriptDirectory.from_config(alembic_config(db.url)).get_heads())
+    head = shipped_heads()
     try:
         with db.engine.connect() as connection:
             current = _joined(MigrationContext.configure(connection).get_current_heads())
