@@ -124,3 +124,28 @@ def test_reviewers_decision_arrives_as_an_outbox_event(
     expected = "completed" if decision == "approved" else "rejected"
     assert detail["status"] == expected
     assert balance(db, b.account_id) == (1_000 if decision == "approved" else 0)
+
+
+@pytest.mark.real_risk
+def test_the_real_risk_engine_decides_and_hears_what_became_of_it(
+    client: TestClient, db: Database
+) -> None:
+    from zhangyin.payments.models import PaymentTransfer
+    from zhangyin.risk import service as risk
+
+    a = customer(client, db)
+    b = customer(client, db, "李四", deposit=None)
+    body = transfer(client, a, b, "10.00").json()
+    payment = db.run(lambda s: s.get(PaymentTransfer, body["id"]))
+    assert payment.risk_decision_id is not None
+    assert payment.risk_outcome in ("allow", "challenge", "delay", "hold", "block")
+    decision = db.run(lambda s: risk.get_decision_row(s, payment.risk_decision_id))
+    assert decision.reference == body["id"]
+    expected = {
+        "completed": "completed",
+        "pending_challenge": "challenged",
+        "delayed": "delayed",
+        "held_for_review": "held",
+        "rejected": "blocked",
+    }[body["status"]]
+    assert decision.status == expected

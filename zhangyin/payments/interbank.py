@@ -299,6 +299,7 @@ def _on_return(session: Session, xml: str) -> None:
         payment.return_ledger_transfer_id = returned.id
         payment.reason = f"returned_{ret.reason.lower()}"
         _set_status(session, payment, TransferStatus.RETURNED, _reason_text(ret.reason))
+        _record_risk_outcome(session, payment)
 
 
 def _on_credit_transfer(session: Session, xml: str) -> None:

@@ -41,6 +41,8 @@ def run_payment_jobs(db: Database, gateway: ClearingGateway | None = None) -> di
     clearing_gateway = gateway or default_gateway(service.OUR_BANK_CODE)
     jobs.append(("clearing_sent", lambda: interbank.send_pending(db, clearing_gateway)))
     jobs.append(("clearing_received", lambda: interbank.poll(db, clearing_gateway)))
+    # Answers to what was just received (acceptances, returns) go out in the same pass.
+    jobs.append(("clearing_answered", lambda: interbank.send_pending(db, clearing_gateway)))
     for name, job in jobs:
         try:
             done[name] = job()

@@ -251,6 +251,18 @@ _RISK_OPERATIONS = {
     TransferKind.BILL.value: "bill_payment",
     TransferKind.QR.value: "qr_payment",
 }
+#: Our statuses in the words risk keeps outcomes in.
+_RISK_STATUSES = {
+    TransferStatus.COMPLETED.value: "completed",
+    TransferStatus.PENDING_CHALLENGE.value: "challenged",
+    TransferStatus.DELAYED.value: "delayed",
+    TransferStatus.HELD_FOR_REVIEW.value: "held",
+    TransferStatus.PROCESSING.value: "pending",
+    TransferStatus.SCHEDULED.value: "pending",
+    TransferStatus.RETURNED.value: "reversed",
+    TransferStatus.REJECTED.value: "rejected",
+    TransferStatus.CANCELLED.value: "cancelled",
+}
 _KYC_LEVELS = {"I": 1, "II": 2, "III": 3}
 
 
@@ -305,10 +317,12 @@ def _record_risk_outcome(session: Session, payment: PaymentTransfer) -> None:
     if payment.risk_decision_id is None:
         return
     risk = _risk_service()
-    if risk is not None:
-        risk.record_outcome(
-            session, payment.risk_decision_id, reference=payment.id, status=payment.status
-        )
+    if risk is None:
+        return
+    status = _RISK_STATUSES[payment.status]
+    if payment.reason == "risk_blocked":
+        status = "blocked"
+    risk.record_outcome(session, payment.risk_decision_id, reference=payment.id, status=status)
 
 
 def _binding(payment: PaymentTransfer) -> Any:
@@ -904,6 +918,7 @@ def post_due_delayed(session: Session, now: datetime | None = None, limit: int =
                 payment.reason = "hold_expired"
                 _set_status(session, payment, TransferStatus.REJECTED, "冻结已过期 / expired")
         payment.due_at = None
+        _record_risk_outcome(session, payment)
         done += 1
     return done
 
