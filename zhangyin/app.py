@@ -298,6 +298,11 @@ def create_app(
     from zhangyin.payments.api import install as install_payments
 
     install_payments(app)
+    from zhangyin.analytics.api import install as install_analytics
+    from zhangyin.console.api import install as install_console
+
+    install_analytics(app)
+    install_console(app)
     from zhangyin.identity.api import routers as identity_routers
 
     for identity_router in identity_routers(settings):

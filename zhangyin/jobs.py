@@ -26,6 +26,9 @@ async def run_periodic_jobs(db: Database, interval: float = 15.0) -> None:
             from zhangyin.payments.jobs import run_payment_jobs
 
             await asyncio.to_thread(run_payment_jobs, db)
+            from zhangyin.analytics.jobs import run_analytics_jobs
+
+            await asyncio.to_thread(run_analytics_jobs, db)
             expired = await asyncio.to_thread(expire_due_holds, db)
             if expired:
                 log.info("expired holds", extra={"count": expired})

@@ -1,5 +1,7 @@
 """Imports every domain's tables so that Alembic and tests see the whole schema."""
 
+from zhangyin.analytics import models as analytics_models  # noqa: F401
+from zhangyin.console import models as console_models  # noqa: F401
 from zhangyin.events import OutboxEvent
 from zhangyin.idempotency import IdempotencyRecord
 from zhangyin.identity import models as identity_models  # noqa: F401
