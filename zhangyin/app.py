@@ -308,6 +308,9 @@ def create_app(
     for identity_router in identity_routers(settings):
         app.include_router(identity_router)
     _add_operational_routes(app, db)
+    from zhangyin.web import mount_app
+
+    mount_app(app)
     return app
 
 
