@@ -295,6 +295,9 @@ def create_app(
     from zhangyin.ledger.api import router as ledger_router
 
     app.include_router(ledger_router)
+    from zhangyin.risk.api import router as risk_router
+
+    app.include_router(risk_router)
     from zhangyin.payments.api import install as install_payments
 
     install_payments(app)
