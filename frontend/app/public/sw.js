@@ -1,0 +1,59 @@
+/* Zhangyin app shell service worker: the shell loads offline; the API is never cached
+   and nothing that moves money is queued (a request made offline simply fails). */
+const CACHE = 'zhangyin-shell-v1'
+const SHELL = '/app/'
+
+self.addEventListener('install', (event) => {
+  event.waitUntil(
+    (async () => {
+      const cache = await caches.open(CACHE)
+      const response = await fetch(SHELL, { cache: 'no-cache' })
+      const html = await response.clone().text()
+      await cache.put(SHELL, response)
+      const assets = Array.from(html.matchAll(/\/app\/[A-Za-z0-9_./-]+\.(?:js|css|svg|woff2|webmanifest)/g), (m) => m[0])
+      await cache.addAll(Array.from(new Set(assets)))
+      await self.skipWaiting()
+    })(),
+  )
+})
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil(
+    (async () => {
+      for (const key of await caches.keys()) if (key !== CACHE) await caches.delete(key)
+      await self.clients.claim()
+    })(),
+  )
+})
+
+self.addEventListener('fetch', (event) => {
+  const request = event.request
+  const url = new URL(request.url)
+  if (request.method !== 'GET' || url.origin !== self.location.origin) return
+  if (!url.pathname.startsWith('/app/')) return
+  if (request.mode === 'navigate') {
+    event.respondWith(
+      fetch(request)
+        .then((response) => {
+          const copy = response.clone()
+          if (response.ok) caches.open(CACHE).then((cache) => cache.put(SHELL, copy))
+          return response
+        })
+        .catch(() => caches.match(SHELL)),
+    )
+    return
+  }
+  if (url.pathname.startsWith('/app/assets/')) {
+    event.respondWith(
+      caches.match(request).then(
+        (hit) =>
+          hit ||
+          fetch(request).then((response) => {
+            const copy = response.clone()
+            if (response.ok) caches.open(CACHE).then((cache) => cache.put(request, copy))
+            return response
+          }),
+      ),
+    )
+  }
+})

@@ -1,0 +1,61 @@
+/** Who is logged in. The access token is held by the API module in memory, never in storage. */
+import { defineStore } from 'pinia'
+import { ref } from 'vue'
+import { hasAccessToken, renewAccessToken, setAccessToken } from '@/api/http'
+import { identity, type Customer } from '@/api/identity'
+
+const SIGNED_IN_HINT = 'zy_signed_in'
+
+export const useSession = defineStore('session', () => {
+  const customer = ref<Customer | null>(null)
+  /** The phone typed at login, kept in memory to resend step-up codes (the API masks it). */
+  const phone = ref<string>('')
+  /** A login from a new device waiting for its second factor; `resend` starts a new challenge. */
+  const pendingChallenge = ref<{
+    challengeId: string
+    phone: string
+    resend: () => Promise<string>
+  } | null>(null)
+  let restored = false
+
+  async function loadMe(): Promise<void> {
+    customer.value = await identity.me()
+    localStorage.setItem(SIGNED_IN_HINT, '1')
+  }
+
+  /** After a reload: renew the access token from the refresh cookie, if there is a session. */
+  async function restore(): Promise<boolean> {
+    if (customer.value) return true
+    if (!restored) {
+      restored = true
+      if (!hasAccessToken() && localStorage.getItem(SIGNED_IN_HINT) !== '1') return false
+      if (hasAccessToken() || (await renewAccessToken())) {
+        try {
+          await loadMe()
+          return true
+        } catch {
+          return false
+        }
+      }
+      localStorage.removeItem(SIGNED_IN_HINT)
+    }
+    return customer.value !== null
+  }
+
+  async function logout(): Promise<void> {
+    try {
+      await identity.logout()
+    } catch {
+      // The session may already be gone; forget it here either way.
+    }
+    forget()
+  }
+
+  function forget(): void {
+    setAccessToken(null)
+    customer.value = null
+    localStorage.removeItem(SIGNED_IN_HINT)
+  }
+
+  return { customer, phone, pendingChallenge, loadMe, restore, logout, forget }
+})

@@ -1,0 +1,69 @@
+/// <reference types="vitest/config" />
+import { fileURLToPath, URL } from 'node:url'
+import vue from '@vitejs/plugin-vue'
+import { defineConfig, type Plugin } from 'vite'
+
+const BASE = '/app/'
+const OUT_DIR = fileURLToPath(new URL('../../zhangyin/web/dist/app', import.meta.url))
+
+/**
+ * Vant ships its icon font as a data: URI with a CDN fallback. The strict CSP
+ * (font-src 'self') refuses both, so the build writes the font next to the app
+ * and points the @font-face at it: nothing is fetched from the internet.
+ */
+function localVantIconFont(): Plugin {
+  return {
+    name: 'zhangyin:local-vant-icon-font',
+    apply: 'build',
+    enforce: 'pre',
+    transform(code, id) {
+      if (!id.includes('vant') || !id.endsWith('.css')) return null
+      const found =
+        /@font-face\s*\{[^}]*font-family:\s*vant-icon[^}]*base64,([A-Za-z0-9+/=]+)[^}]*\}/.exec(
+          code,
+        )
+      if (!found) return null
+      this.emitFile({
+        type: 'asset',
+        fileName: 'assets/vant-icon.woff2',
+        source: Buffer.from(found[1], 'base64'),
+      })
+      const local =
+        '@font-face{font-family:vant-icon;font-style:normal;font-weight:400;font-display:block;' +
+        `src:url(${BASE}assets/vant-icon.woff2) format("woff2")}`
+      return { code: code.replace(found[0], local), map: null }
+    },
+  }
+}
+
+export default defineConfig({
+  base: BASE,
+  plugins: [vue(), localVantIconFont()],
+  resolve: {
+    alias: { '@': fileURLToPath(new URL('./src', import.meta.url)) },
+  },
+  define: {
+    __VUE_OPTIONS_API__: 'false',
+    __VUE_PROD_DEVTOOLS__: 'false',
+    __VUE_PROD_HYDRATION_MISMATCH_DETAILS__: 'false',
+    __VUE_I18N_FULL_INSTALL__: 'false',
+    __VUE_I18N_LEGACY_API__: 'false',
+    __INTLIFY_PROD_DEVTOOLS__: 'false',
+  },
+  build: {
+    outDir: OUT_DIR,
+    emptyOutDir: true,
+    target: 'es2020',
+    assetsInlineLimit: 0,
+    modulePreload: { polyfill: false },
+    chunkSizeWarningLimit: 300,
+  },
+  server: {
+    proxy: { '/v1': 'http://127.0.0.1:8000' },
+  },
+  test: {
+    environment: 'happy-dom',
+    include: ['tests/**/*.spec.ts'],
+    setupFiles: ['tests/setup.ts'],
+  },
+})

@@ -1,0 +1,110 @@
+"""Test data for the end-to-end tests: random customers, the demo SMS inbox, deposits."""
+
+from __future__ import annotations
+
+import random
+import re
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+
+import httpx
+
+PASSWORD = "Zhangyin2026pass"
+SURNAMES = "王李张刘陈杨黄赵吴周"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀英华"
+
+
+def random_phone() -> str:
+    return random.choice(["139", "138", "186", "177"]) + f"{random.randrange(10**8):08d}"
+
+
+def random_id_number() -> str:
+    """A resident ID with a valid GB 11643 check character, born in 1960-1999."""
+    birth = (
+        f"{random.randrange(1960, 2000)}{random.randrange(1, 13):02d}{random.randrange(1, 28):02d}"
+    )
+    body = f"110101{birth}{random.randrange(1000):03d}"
+    weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+    check = "10X98765432"[sum(int(d) * w for d, w in zip(body, weights, strict=True)) % 11]
+    return body + check
+
+
+def random_name() -> str:
+    return random.choice(SURNAMES) + "".join(random.choices(GIVEN, k=2))
+
+
+def latest_code(
+    server: str, phone: str, *, after_id: int = 0, timeout: float = 10
+) -> tuple[str, int]:
+    """The newest 6-digit code sent to `phone` (newer than message `after_id`)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        messages = httpx.get(f"{server}/v1/dev/sms", params={"phone": phone}).json()
+        fresh = [m for m in messages if m["id"] > after_id]
+        for message in sorted(fresh, key=lambda m: m["id"], reverse=True):
+            found = re.search(r"(?<!\d)(\d{6})(?!\d)", message["text"])
+            if found:
+                return found.group(1), message["id"]
+        time.sleep(0.2)
+    raise AssertionError(f"no SMS code for {phone}")
+
+
+def last_sms_id(server: str, phone: str) -> int:
+    messages = httpx.get(f"{server}/v1/dev/sms", params={"phone": phone}).json()
+    return max((m["id"] for m in messages), default=0)
+
+
+@dataclass
+class ApiCustomer:
+    """A customer made over the API (the other side of a transfer, or a funder)."""
+
+    phone: str
+    name: str
+    account_id: int
+    account_number: str
+    token: str
+
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}", "Idempotency-Key": str(uuid.uuid4())}
+
+
+def api_customer(server: str) -> ApiCustomer:
+    phone, name, device = random_phone(), random_name(), f"e2e-{secrets.token_hex(6)}"
+    assert (
+        httpx.post(
+            f"{server}/v1/sms-codes", json={"phone": phone, "purpose": "register"}
+        ).status_code
+        == 202
+    )
+    code, _ = latest_code(server, phone)
+    created = httpx.post(
+        f"{server}/v1/customers",
+        json={
+            "phone": phone,
+            "sms_code": code,
+            "name": name,
+            "id_number": random_id_number(),
+            "password": PASSWORD,
+            "accept_privacy_version": "2026-01",
+            "device_id": device,
+        },
+        headers={"Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert created.status_code == 201, created.text
+    account = created.json()["account"]
+    login = httpx.post(
+        f"{server}/v1/sessions", json={"phone": phone, "password": PASSWORD, "device_id": device}
+    )
+    assert login.status_code == 201, login.text
+    return ApiCustomer(phone, name, account["id"], account["number"], login.json()["access_token"])
+
+
+def deposit(server: str, by: ApiCustomer, account_number: str, amount: str) -> None:
+    response = httpx.post(
+        f"{server}/v1/dev/deposits",
+        json={"account_number": account_number, "amount": amount},
+        headers=by.headers(),
+    )
+    assert response.status_code == 201, response.text
