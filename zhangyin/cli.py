@@ -17,6 +17,9 @@ ledger_app = typer.Typer(
     help="Ledger operations: reconcile, trial balance, hold expiry.", no_args_is_help=True
 )
 app.add_typer(ledger_app, name="ledger")
+from zhangyin.analytics.cli import analytics_app  # noqa: E402 - sub-app of its domain
+
+app.add_typer(analytics_app, name="analytics")
 
 
 def _database() -> Database:

@@ -23,6 +23,10 @@ DEMO_CUSTOMERS = [
 
 
 def load_demo_data(db: Database, *, force: bool = False) -> bool:
+    from zhangyin.analytics.demo import load_demo_events
+
+    load_demo_events(db)  # 12 months of channel history for the dashboards (once)
+
     def work(session: Session) -> bool:
         if not force and session.scalar(
             select(LedgerAccount.id).where(LedgerAccount.code == DEMO_MARKER)
