@@ -310,6 +310,9 @@ def create_app(
 
     for identity_router in identity_routers(settings):
         app.include_router(identity_router)
+    from zhangyin.wealth.api import install as install_wealth
+
+    install_wealth(app)
     _add_operational_routes(app, db)
     from zhangyin.web import mount_app
 

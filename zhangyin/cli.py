@@ -20,6 +20,10 @@ app.add_typer(ledger_app, name="ledger")
 from zhangyin.analytics.cli import analytics_app  # noqa: E402 - sub-app of its domain
 
 app.add_typer(analytics_app, name="analytics")
+from zhangyin.payments.cli import clearing_sim, payments_app  # noqa: E402
+
+app.add_typer(payments_app, name="payments")
+app.command("clearing-sim")(clearing_sim)
 
 
 def _database() -> Database:

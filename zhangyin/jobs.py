@@ -32,6 +32,9 @@ async def run_periodic_jobs(db: Database, interval: float = 15.0) -> None:
             expired = await asyncio.to_thread(expire_due_holds, db)
             if expired:
                 log.info("expired holds", extra={"count": expired})
+            from zhangyin.wealth.jobs import run_wealth_jobs
+
+            await asyncio.to_thread(run_wealth_jobs, db)
         except Exception:
             log.exception("periodic jobs failed")
         await asyncio.sleep(interval)
