@@ -66,3 +66,6 @@ def _is_file_request(path: str) -> bool:
 def mount_app(app: FastAPI, directory: Path = APP_DIST) -> None:
     """Serve the customer app at /app (call after the API routes are included)."""
     app.mount(APP_PATH, SinglePageApp(directory=directory, html=True, check_dir=False), name="app")
+    # The operations console (frontend/console), built beside the app: same mechanism.
+    console = SinglePageApp(directory=directory.parent / "console", html=True, check_dir=False)
+    app.mount("/console", console, name="console")

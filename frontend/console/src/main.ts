@@ -1,0 +1,26 @@
+import { createApp } from 'vue'
+import { createRouter, createWebHistory } from 'vue-router'
+import ElementPlus from 'element-plus'
+import 'element-plus/dist/index.css'
+import App from './App.vue'
+import { i18n } from './i18n'
+import { loggedIn } from './api'
+import LoginView from './views/LoginView.vue'
+import DashboardView from './views/DashboardView.vue'
+import HomeConfigView from './views/HomeConfigView.vue'
+import CustomersView from './views/CustomersView.vue'
+import ConfigView from './views/ConfigView.vue'
+
+const router = createRouter({
+  history: createWebHistory('/console/'),
+  routes: [
+    { path: '/login', component: LoginView },
+    { path: '/', component: DashboardView },
+    { path: '/home-config', component: HomeConfigView },
+    { path: '/customers', component: CustomersView },
+    { path: '/config', component: ConfigView },
+  ],
+})
+router.beforeEach((to) => (to.path !== '/login' && !loggedIn() ? '/login' : true))
+
+createApp(App).use(router).use(i18n).use(ElementPlus).mount('#app')

@@ -1,0 +1,163 @@
+"""The console in Chromium: log in as staff → the dashboard shows figures → an operator
+drafts and submits a banner, an admin approves it → the app's GET /v1/app/home-config
+serves it.
+
+Its own server (like conftest's) so that staff and a week of channel history exist
+before it starts.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, _free_port
+from zhangyin.web import APP_DIST
+
+CONSOLE_DIST = APP_DIST.parent / "console"
+PASSWORD = "Zhangyin2026ok"
+
+
+@pytest.fixture(scope="module")
+def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if not (CONSOLE_DIST / "index.html").is_file():
+        pytest.skip("the console is not built (make frontend)")
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing")
+    workdir = tmp_path_factory.mktemp("e2e-console")
+    port = _free_port()
+    url = f"sqlite:///{workdir / 'zhangyin.db'}"
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "ZHANGYIN_DEMO": "1",
+        "ZHANGYIN_SECRET_KEY": secrets.token_urlsafe(32),
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "LOG_LEVEL": "WARNING",
+    }
+    for name in ("REDIS_URL", "NATS_URL"):
+        env.pop(name, None)
+    subprocess.run([sys.executable, "-m", "zhangyin", "migrate"], cwd=workdir, env=env, check=True)
+    _seed(url)
+    log = (workdir / "server.log").open("w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "zhangyin", "serve"],
+        cwd=workdir,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"server did not start: {(workdir / 'server.log').read_text()[-2000:]}")
+        time.sleep(0.2)
+    try:
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+def _seed(url: str) -> None:
+    """Two staff members and the hand-made week of channel events, aggregated."""
+    from tests.analytics.factories import MONDAY, week_of_events
+    from zhangyin.analytics import service as analytics
+    from zhangyin.db import Database
+    from zhangyin.identity import service as identity
+
+    db = Database(url)
+    for username, role in (("e2e-operator", "operator"), ("e2e-admin", "admin")):
+        db.run(
+            lambda s, u=username, r=role: identity.create_staff(
+                s, username=u, name="运营", password=PASSWORD, roles=[r]
+            )
+        )
+    db.run(lambda s: analytics.record_events(s, week_of_events()))
+    analytics.aggregate(db, MONDAY, MONDAY + timedelta(days=6))
+    db.dispose()
+
+
+@pytest.fixture(scope="module")
+def chromium(console_server: str) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def _login(browser: Any, base: str, username: str) -> Any:
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.goto(f"{base}/console/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("[data-test=login]")
+    page.wait_for_selector("[data-test=kpis]")
+    return page
+
+
+def test_staff_logs_in_sees_dashboard_and_publishes_a_banner(
+    console_server: str, chromium: Any
+) -> None:
+    from tests.analytics.factories import MONDAY
+
+    operator = _login(chromium, console_server, "e2e-operator")
+    # The dashboard reads the aggregates: pick the hand-made week and see its figures.
+    start, end = str(MONDAY), str(MONDAY + timedelta(days=6))
+    operator.wait_for_selector("[data-test='kpi-customers.registered']")
+    response = operator.evaluate(
+        "async ([s, e]) => (await fetch(`/v1/console/analytics/overview?start=${s}&end=${e}`,"
+        " {headers: {}})).status",
+        [start, end],
+    )
+    assert response == 401  # the token is not in a cookie or storage: only the app holds it
+    registered = operator.locator("[data-test='kpi-customers.registered']")
+    assert registered.is_visible()
+
+    operator.click("[data-test=nav-home]")
+    operator.fill("input[name=title_zh]", "端到端横幅")
+    operator.fill("input[name=title_en]", "End-to-end banner")
+    operator.click("[data-test=save-draft]")
+    row = operator.locator("[data-test=home-items] tr", has_text="端到端横幅")
+    row.wait_for()
+    row.locator("[data-test=submit]").click()
+    operator.locator("[data-test=home-items] tr", has_text="pending_approval").wait_for()
+    assert httpx.get(f"{console_server}/v1/app/home-config").json()["banners"] == []
+
+    admin = _login(chromium, console_server, "e2e-admin")
+    admin.click("[data-test=nav-home]")
+    pending = admin.locator("[data-test=home-items] tr", has_text="端到端横幅")
+    pending.locator("[data-test=approve]").click()
+    admin.locator("[data-test=home-items] tr", has_text="live").wait_for()
+    admin.locator("[data-test=phone-preview]", has_text="端到端横幅").wait_for()
+
+    home = httpx.get(f"{console_server}/v1/app/home-config").json()
+    assert [b["title"] for b in home["banners"]] == ["端到端横幅"]
