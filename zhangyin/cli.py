@@ -20,6 +20,13 @@ app.add_typer(ledger_app, name="ledger")
 from zhangyin.analytics.cli import analytics_app  # noqa: E402 - sub-app of its domain
 
 app.add_typer(analytics_app, name="analytics")
+
+from zhangyin.identity.cli import identity_app  # noqa: E402 - sub-app of its domain
+
+app.add_typer(identity_app, name="identity")
+from zhangyin.wealth.jobs import cli as wealth_cli  # noqa: E402
+
+app.add_typer(wealth_cli, name="wealth")
 from zhangyin.payments.cli import clearing_sim, payments_app  # noqa: E402
 
 app.add_typer(payments_app, name="payments")

@@ -19,7 +19,7 @@ HASHER = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1, hash_len=
 _DUMMY_HASH = HASHER.hash("zhangyin-timing-equaliser")
 
 _LETTER = re.compile(r"[A-Za-z]")
-_DIGIT = re.compile(r"\d")
+_DIGIT = re.compile(r"[0-9]")
 _ALLOWED = re.compile(r"^[\x21-\x7e]{8,64}$")
 
 

@@ -14,8 +14,8 @@ from zhangyin.ledger.service import AccountView
 from zhangyin.money import format_minor, parse_amount
 from zhangyin.pii import mask_codes, mask_name, mask_phone
 
-Phone = Annotated[str, Field(pattern=r"^\d{11}$", examples=["13812345678"])]
-SmsCode = Annotated[str, Field(pattern=r"^\d{6}$", examples=["123456"])]
+Phone = Annotated[str, Field(pattern=r"^[0-9]{11}$", examples=["13812345678"])]
+SmsCode = Annotated[str, Field(pattern=r"^[0-9]{6}$", examples=["123456"])]
 DeviceKey = Annotated[
     str,
     Field(
@@ -35,13 +35,13 @@ PersonName = Annotated[
         pattern=rf"^[{_NAME_CHARS}][{_NAME_CHARS} ]*$",
     ),
 ]
-IdNumber = Annotated[str, Field(pattern=r"^\d{17}[\dXx]$", examples=["110101199003074514"])]
+IdNumber = Annotated[str, Field(pattern=r"^[0-9]{17}[0-9Xx]$", examples=["110101199003074514"])]
 Password = Annotated[str, Field(min_length=1, max_length=128)]
 Uuid = Annotated[
     str, Field(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 ]
-Label = Annotated[str, Field(max_length=60, pattern=r"^[^\x00-\x1f\x7f<>]*$")]
-Amount = Annotated[str, Field(min_length=1, max_length=24, pattern=r"^\d+(\.\d{1,2})?$")]
+Label = Annotated[str, Field(max_length=60, pattern=f"^[{_NAME_CHARS}0-9 ()（）_-]*$")]
+Amount = Annotated[str, Field(min_length=1, max_length=24, pattern=r"^[0-9]+(\.[0-9]{1,2})?$")]
 
 
 class SmsCodeRequest(StrictBody):
@@ -146,8 +146,12 @@ class KycLevelChange(StrictBody):
     kyc_level: KycLevel
 
 
+#: A registered company name: Chinese, Latin letters, digits, brackets, middle dot, & and -.
+_COMPANY_NAME = "^[\u4e00-\u9fffA-Za-z0-9（）()·&\\- ]+$"
+
+
 class EnterpriseCreate(StrictBody):
-    name: Annotated[str, Field(min_length=2, max_length=100, pattern=r"^[^\x00-\x1f\x7f<>]*$")]
+    name: Annotated[str, Field(min_length=2, max_length=100, pattern=_COMPANY_NAME)]
     uscc: Annotated[str, Field(pattern=r"^[0-9A-Za-z]{18}$")]
 
 

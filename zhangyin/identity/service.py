@@ -87,7 +87,9 @@ from zhangyin.ledger import service as ledger
 from zhangyin.ledger.models import AccountKind, AccountStatus
 from zhangyin.money import format_minor
 
-PHONE_RE = re.compile(r"^1(3\d|4[5-9]|5[0-35-9]|6[2567]|7[0-8]|8\d|9[0-35-9])\d{8}$")
+PHONE_RE = re.compile(
+    r"^1(3[0-9]|4[5-9]|5[0-35-9]|6[2567]|7[0-8]|8[0-9]|9[0-35-9])[0-9]{8}$", re.ASCII
+)
 ID_CONTEXT = "identity_customers.id_number"
 TOTP_CONTEXT = "identity_customers.totp_secret"
 ROLES = ("viewer", "operator", "risk_analyst", "admin")
@@ -532,7 +534,7 @@ def register_customer(
 ) -> Registration:
     """Open a personal customer (Class II by default) with a CNY current account."""
     check_phone(phone)
-    number, born = check_id_number(id_number)
+    number, _ = check_id_number(id_number)
     passwords.check_strength(password, phone=phone, id_number=number)
     if privacy_version != policy.privacy_policy_version:
         raise PrivacyVersionUnknown(current=policy.privacy_policy_version)
@@ -540,6 +542,37 @@ def register_customer(
         session, phone, SmsPurpose.REGISTER, sms_code, counters=counters, policy=policy
     ):
         raise CodeInvalid()
+    return create_customer(
+        session,
+        phone=phone,
+        name=name,
+        id_number=number,
+        password=password,
+        privacy_version=privacy_version,
+        device_key=device_key,
+        number_prefix=number_prefix,
+    )
+
+
+def create_customer(
+    session: Session,
+    *,
+    phone: str,
+    name: str,
+    id_number: str,
+    password: str,
+    privacy_version: str,
+    device_key: str | None = None,
+    kyc_level: KycLevel = KycLevel.II,
+    number_prefix: str = "621688",
+) -> Registration:
+    """Create a personal customer and open their CNY current account.
+
+    Registration calls this once the phone is proven; demo data and migrations
+    from another system call it directly (they vouch for the phone themselves).
+    """
+    check_phone(phone)
+    number, born = check_id_number(id_number)
     index = pii.blind_index(number, ID_CONTEXT)
     taken = session.scalar(
         select(Customer.id).where((Customer.phone == phone) | (Customer.id_number_index == index))
@@ -557,7 +590,7 @@ def register_customer(
         id_number_index=index,
         id_number_masked=pii.mask_id_number(number),
         birth_date=born.isoformat(),
-        kyc_level=KycLevel.II.value,
+        kyc_level=kyc_level.value,
         password_hash=passwords.hash_password(password),
         password_changed_at=now,
         phone_changed_at=now,
