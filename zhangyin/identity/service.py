@@ -780,8 +780,11 @@ def check_session(
 
 def refresh_session(session: Session, refresh_token: str, policy: IdentityPolicy) -> Outcome:
     """Rotate a refresh token. A token used twice ends its whole family (the session)."""
+    # Locked: two refreshes with one token at the same moment are a reuse, not two rotations.
     token = session.scalar(
-        select(RefreshToken).where(RefreshToken.token_hash == hash_token(refresh_token))
+        select(RefreshToken)
+        .where(RefreshToken.token_hash == hash_token(refresh_token))
+        .with_for_update()
     )
     if token is None:
         return Outcome(refused=TokenInvalid())

@@ -1,0 +1,68 @@
+"""Counters behind rate limits and attempt limits: in-process and the real Redis."""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+
+import pytest
+
+from zhangyin.identity.errors import RateLimited
+from zhangyin.identity.ratelimit import Limit, MemoryCounters, RateLimiter, RedisCounters
+
+REDIS_URL = os.environ.get("ZHANGYIN_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def _redis_or_skip() -> RedisCounters:
+    counters = RedisCounters(REDIS_URL, prefix=f"zy:test:{uuid.uuid4().hex}:")
+    try:
+        counters.client.ping()
+    except Exception as exc:  # pragma: no cover - depends on the machine
+        pytest.skip(f"Redis not reachable at {REDIS_URL}: {exc}")
+    return counters
+
+
+@pytest.fixture(params=["memory", "redis"])
+def limiter(request: pytest.FixtureRequest) -> RateLimiter:
+    return RateLimiter(MemoryCounters() if request.param == "memory" else _redis_or_skip())
+
+
+def test_limit_allows_up_to_the_limit_then_refuses(limiter: RateLimiter) -> None:
+    limit = Limit("login", 3, 60)
+    for _ in range(3):
+        limiter.check(limit, "13900000000")
+    with pytest.raises(RateLimited) as refused:
+        limiter.check(limit, "13900000000")
+    assert 0 < refused.value.params["retry_after"] <= 60
+    limiter.check(limit, "13900000001")  # another subject has its own count
+
+
+def test_concurrent_hits_are_counted_exactly(limiter: RateLimiter) -> None:
+    key = uuid.uuid4().hex
+    allowed: list[bool] = []
+    lock = threading.Lock()
+
+    def attempt() -> None:
+        try:
+            limiter.check(Limit("burst", 10, 60), key)
+            ok = True
+        except RateLimited:
+            ok = False
+        with lock:
+            allowed.append(ok)
+
+    threads = [threading.Thread(target=attempt) for _ in range(40)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert allowed.count(True) == 10 and len(allowed) == 40
+
+
+def test_redis_window_expires() -> None:
+    counters = _redis_or_skip()
+    count, ttl = counters.hit("expiring", 1)
+    assert count == 1 and ttl == 1
+    assert counters.client.ttl(counters.prefix + "expiring") in (0, 1)
+    assert counters.peek("expiring") == 1
