@@ -438,14 +438,28 @@ class DatabaseEventStore:
 class RedisEventStore:
     """Sorted sets per entity (score: microseconds), written after the transaction commits."""
 
-    def __init__(self, url: str, *, prefix: str = "zy:risk:", timeout: float = 0.05) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str = "zy:risk:",
+        read_timeout: float = 0.25,
+        write_timeout: float = 2.0,
+    ) -> None:
         import redis
 
         self.prefix = prefix
+        # Reads are on the payment's critical path: a slow Redis fails safe quickly.
+        # Writes happen after the commit, off the decision's clock: give them time.
         self.client = redis.Redis.from_url(
-            url, socket_timeout=timeout, socket_connect_timeout=timeout
+            url, socket_timeout=read_timeout, socket_connect_timeout=read_timeout
         )
-        self.ttl_seconds = HISTORY_SECONDS + 86_400
+        self.writer = redis.Redis.from_url(
+            url, socket_timeout=write_timeout, socket_connect_timeout=write_timeout
+        )
+        # Keep a week beyond the longest window, so a decision dated a little in the past
+        # (a late batch, clock skew) still sees its full 30 days.
+        self.ttl_seconds = HISTORY_SECONDS + 7 * 86_400
 
     def _key(self, *parts: str) -> str:
         return self.prefix + ":".join(parts)
@@ -520,7 +534,7 @@ class RedisEventStore:
         self._after_commit(session, ("fraud", decision))
 
     def apply(self, ops: list[tuple[str, dict[str, Any]]]) -> None:
-        pipe = self.client.pipeline(transaction=False)
+        pipe = self.writer.pipeline(transaction=False)
         for kind, op in ops:
             at_us = op["at_us"]
             if kind == "record":

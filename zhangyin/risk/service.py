@@ -303,6 +303,9 @@ class RiskEngine:
                 session.flush()
                 if outcome == "hold":
                     cases.open_hold_case(session, row, [])
+            # The attempt counts in the features like any other (a Redis that is down
+            # only logs the lost write, after the commit).
+            self.store.record(session, row)
         except Exception:
             log.exception("could not record the fail-safe risk decision", extra={"id": decision_id})
         return RiskDecision(decision_id, outcome, [why], None, [], [], failsafe=True)
