@@ -4,10 +4,11 @@ restricted withdrawals with 3% tax, and the year's tax statement."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, time
+from datetime import date, datetime, time
 
 import pytest
 from fastapi.testclient import TestClient
+from httpx import Response
 
 from tests.wealth.factories import (
     acknowledge,
@@ -29,6 +30,7 @@ from zhangyin.wealth.errors import (
     PensionOnly,
     PensionWithdrawalRefused,
 )
+from zhangyin.wealth.models import WealthOrder
 
 LAST_MINUTE_2026 = beijing(date(2026, 12, 31), time(23, 59))  # 15:59 UTC
 FIRST_MINUTE_2027 = beijing(date(2027, 1, 1), time(0, 1))  # still 2026-12-31 in UTC
@@ -85,7 +87,7 @@ def test_pension_money_buys_only_pension_products_and_returns_to_the_pension(
     row = db.run(lambda s: pension.open_account(s, customer, now))
     _contribute(db, customer, account, 1_000_000, now)
 
-    def buy(code: str, from_pension: bool, minor: int) -> service.WealthOrder:
+    def buy(code: str, from_pension: bool, minor: int) -> WealthOrder:
         return db.run(
             lambda s: service.subscribe(
                 s,
@@ -135,14 +137,7 @@ def test_withdrawal_needs_pension_age_and_withholds_three_percent(
     old = register_born(client, db, date(1960, 1, 5))
     now = beijing(date(2026, 6, 1))
     for customer in (young, old):
-        account_id = customer.account["id"]
-        db.run(lambda s, c=customer, a=account_id: _fund_and_contribute(s, c.customer_id, a, now))
-        with pytest.raises(PensionWithdrawalRefused):
-            db.run(
-                lambda s, c=customer, a=account_id: pension.withdraw(
-                    s, c.customer_id, a, Money(100_000, "CNY"), "emigration", now
-                )
-            )
+        _refuse_unverified_emigration(db, customer.customer_id, customer.account["id"], now)
     with pytest.raises(PensionWithdrawalRefused):
         db.run(
             lambda s: pension.withdraw(
@@ -175,6 +170,18 @@ def test_withdrawal_needs_pension_age_and_withholds_three_percent(
     conserved(db)
 
 
+def _refuse_unverified_emigration(
+    db: Database, customer_id: str, account_id: int, now: datetime
+) -> None:
+    db.run(lambda s: _fund_and_contribute(s, customer_id, account_id, now))
+    with pytest.raises(PensionWithdrawalRefused):
+        db.run(
+            lambda s: pension.withdraw(
+                s, customer_id, account_id, Money(100_000, "CNY"), "emigration", now
+            )
+        )
+
+
 def _fund_and_contribute(session: object, customer_id: str, account_id: int, now: object) -> None:
     from datetime import datetime
 
@@ -196,12 +203,11 @@ def test_pension_api_cap_statement_and_refusals(client: TestClient, db: Database
     account_id = customer.account["id"]
     db.run(lambda s: _fund_only(s, account_id))
 
-    def post(path: str, body: dict[str, object] | None = None) -> object:
-        return client.post(
+    def post(path: str, body: dict[str, object] | None = None) -> Response:
+        response: Response = client.post(
             path, json=body or {}, headers={**headers, "Idempotency-Key": uuid.uuid4().hex}
         )
-
-    from httpx import Response
+        return response
 
     missing = client.get("/v1/wealth/pension", headers=headers)
     assert missing.status_code == 409 and missing.json()["code"] == "pension_account_required"

@@ -24,7 +24,7 @@ from zhangyin.wealth.errors import (
     PensionOnly,
     RedemptionNotAllowed,
 )
-from zhangyin.wealth.models import HoldingStatus, OrderStatus
+from zhangyin.wealth.models import HoldingStatus, OrderStatus, WealthOrder
 
 SHELF_DAY = date(2025, 9, 26)
 T0 = beijing(date(2025, 9, 30), time(14, 0))  # the last trading day before National Day
@@ -54,7 +54,7 @@ def _buy(db: Database, customer: str, account: int, code: str, minor: int, now: 
     return order.id
 
 
-def _order(db: Database, customer: str, order_id: str) -> service.WealthOrder:
+def _order(db: Database, customer: str, order_id: str) -> WealthOrder:
     return db.run(lambda s: service.get_order(s, customer, order_id))
 
 
