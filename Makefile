@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: run test lint typecheck pytest bench clean
+.PHONY: run test lint typecheck pytest bench clean frontend frontend-check e2e screenshots
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -14,7 +14,46 @@ $(INSTALLED): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(INSTALLED)
 
-run: $(INSTALLED)
+# The customer app (frontend/app), built into zhangyin/web/dist/app; rebuilt only when a source changed.
+APP_DIR := frontend/app
+APP_BUILT := zhangyin/web/dist/app/index.html
+APP_DEPS := $(APP_DIR)/node_modules/.package-lock.json
+APP_SOURCES := $(shell find $(APP_DIR)/src $(APP_DIR)/public $(APP_DIR)/scripts -type f 2>/dev/null) \
+	$(wildcard $(APP_DIR)/*.ts $(APP_DIR)/*.js $(APP_DIR)/*.json $(APP_DIR)/index.html)
+CHROMIUM := /usr/bin/chromium
+
+$(APP_DEPS): $(APP_DIR)/package-lock.json
+	cd $(APP_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	touch $(APP_DEPS)
+
+$(APP_BUILT): $(APP_DEPS) $(APP_SOURCES)
+	cd $(APP_DIR) && npm run --silent build
+
+# The operations console (frontend/console), built into zhangyin/web/dist/console.
+CONSOLE_DIR := frontend/console
+CONSOLE_BUILT := zhangyin/web/dist/console/index.html
+CONSOLE_SOURCES := $(shell find $(CONSOLE_DIR)/src -type f 2>/dev/null) \
+	$(wildcard $(CONSOLE_DIR)/*.ts $(CONSOLE_DIR)/*.json $(CONSOLE_DIR)/index.html)
+
+$(CONSOLE_BUILT): $(CONSOLE_SOURCES)
+	cd $(CONSOLE_DIR) && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build
+
+frontend: $(APP_BUILT) $(CONSOLE_BUILT)
+
+frontend-check: $(APP_DEPS)
+	cd $(APP_DIR) && npx eslint . && npx prettier --check "src/**/*.{ts,vue,css}" "tests/**/*.ts" "*.{ts,js}" \
+		&& npx vue-tsc --noEmit -p tsconfig.json && npx vitest run
+
+$(CHROMIUM):
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+e2e: $(INSTALLED) $(APP_BUILT) $(CHROMIUM)
+	$(BIN)/pytest tests/e2e tests/test_web.py -p no:xdist -q
+
+screenshots: $(INSTALLED) $(APP_BUILT) $(CHROMIUM)
+	$(BIN)/python -m tests.e2e.screenshots docs/screenshots
+
+run: $(INSTALLED) $(APP_BUILT)
 	mkdir -p var
 	ZHANGYIN_DEMO=1 $(BIN)/python -m zhangyin migrate
 	ZHANGYIN_DEMO=1 $(BIN)/python -m zhangyin demo-data
@@ -27,10 +66,10 @@ lint: $(INSTALLED)
 typecheck: $(INSTALLED)
 	$(BIN)/mypy
 
-pytest: $(INSTALLED)
+pytest: $(INSTALLED) $(APP_BUILT) $(CHROMIUM)
 	$(BIN)/pytest -n 2 --dist loadfile
 
-test: lint typecheck pytest
+test: lint typecheck frontend-check pytest
 
 bench: $(INSTALLED)
 	$(BIN)/python bench/ledger.py

@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.e2e.support import SERVICE_TOKEN
 from zhangyin.web import APP_DIST
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -54,7 +55,13 @@ def _free_port() -> int:
 
 
 @pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def server_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The fresh SQLite database the test server runs on."""
+    return f"sqlite:///{tmp_path_factory.mktemp('e2e-db') / 'zhangyin.db'}"
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory, server_database_url: str) -> Iterator[str]:
     missing = _missing_prerequisite()
     if missing:
         pytest.skip(missing)
@@ -62,12 +69,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = _free_port()
     env = {
         **os.environ,
-        "DATABASE_URL": f"sqlite:///{workdir / 'zhangyin.db'}",
+        "DATABASE_URL": server_database_url,
         "ZHANGYIN_DEMO": "1",
         "ZHANGYIN_SECRET_KEY": secrets.token_urlsafe(32),
         "HOST": "127.0.0.1",
         "PORT": str(port),
         "LOG_LEVEL": "WARNING",
+        "ZHANGYIN_SERVICE_TOKEN": SERVICE_TOKEN,
     }
     for name in ("REDIS_URL", "NATS_URL"):
         env.pop(name, None)

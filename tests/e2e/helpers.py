@@ -29,7 +29,9 @@ def register_in_app(page: Any, server: str) -> dict[str, str]:
     page.get_by_test_id("submit").click()
     page.wait_for_url("**/app/home")
     page.get_by_test_id("accounts").locator(".van-cell").first.wait_for()
-    return {"phone": phone, "name": name}
+    # The full account number, as the app's own session sees it (GET uses the httpOnly cookie).
+    accounts = page.evaluate("fetch('/v1/accounts').then((r) => r.json())")
+    return {"phone": phone, "name": name, "account_number": accounts[0]["number"]}
 
 
 def login_on_new_device(page: Any, server: str, phone: str) -> None:
@@ -44,3 +46,29 @@ def login_on_new_device(page: Any, server: str, phone: str) -> None:
     page.get_by_test_id("sms-code").locator("input").fill(code)
     page.get_by_test_id("submit").click()
     page.wait_for_url("**/app/home")
+
+
+def fill(page: Any, test_id: str, value: str) -> None:
+    page.get_by_test_id(test_id).locator("input, textarea").first.fill(value)
+
+
+def start_transfer(
+    page: Any, *, name: str, account: str, amount: str, arrival: str = "instant"
+) -> None:
+    """Step 1 and 2 of a transfer; ends on the review screen."""
+    page.goto("/app/transfer")
+    page.get_by_test_id("to-name").locator("input").wait_for()
+    page.get_by_test_id("limits").wait_for()
+    fill(page, "to-name", name)
+    fill(page, "to-account", account)
+    fill(page, "amount", amount)
+    page.get_by_test_id(f"arrival-{arrival}").click()
+    page.get_by_test_id("next").click()
+    page.get_by_test_id("transfer-review").wait_for()
+
+
+def transfer_status(page: Any) -> str:
+    result = page.get_by_test_id("transfer-result")
+    result.wait_for()
+    status: str = result.get_attribute("data-status")
+    return status

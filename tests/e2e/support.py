@@ -14,6 +14,8 @@ import httpx
 PASSWORD = "Zhangyin2026pass"
 SURNAMES = "王李张刘陈杨黄赵吴周"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀英华"
+#: The internal API token the test server is started with (billers report bills with it).
+SERVICE_TOKEN = secrets.token_urlsafe(24)
 
 
 def random_phone() -> str:
@@ -108,3 +110,64 @@ def deposit(server: str, by: ApiCustomer, account_number: str, amount: str) -> N
         headers=by.headers(),
     )
     assert response.status_code == 201, response.text
+
+
+def add_bill(server: str, biller_id: str, bill_account: str, amount: str, holder: str) -> None:
+    """A biller reports an amount owed (the internal API, with the service token)."""
+    response = httpx.post(
+        f"{server}/v1/payments/billers/{biller_id}/bills",
+        json={
+            "bill_account": bill_account,
+            "holder_name": holder,
+            "period": "2026-10",
+            "amount": amount,
+        },
+        headers={"Authorization": f"Bearer {SERVICE_TOKEN}", "Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert response.status_code == 201, response.text
+
+
+def transactions(server: str, customer: ApiCustomer) -> list[dict[str, str]]:
+    response = httpx.get(
+        f"{server}/v1/accounts/{customer.account_id}/transactions",
+        headers={"Authorization": f"Bearer {customer.token}"},
+    )
+    assert response.status_code == 200, response.text
+    items: list[dict[str, str]] = response.json()["transactions"]
+    return items
+
+
+def age_customer(database_url: str, customer_id: str, days: int = 60) -> None:
+    """Make a customer one who has banked with us for a while: password and devices `days` old.
+
+    Risk rightly holds large payments from a brand-new customer on a brand-new device
+    (account-takeover pattern); a test about the second factor needs an established one.
+    Test setup only: it writes identity's tables directly, around the service.
+    """
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from zhangyin.clock import utcnow
+    from zhangyin.db import Database
+    from zhangyin.identity.models import Customer, Device
+
+    then = utcnow() - timedelta(days=days)
+    database = Database(database_url)
+    try:
+        database.run(
+            lambda s: (
+                s.execute(
+                    update(Customer)
+                    .where(Customer.id == customer_id)
+                    .values(password_changed_at=then, phone_changed_at=then)
+                ),
+                s.execute(
+                    update(Device)
+                    .where(Device.customer_id == customer_id)
+                    .values(first_seen_at=then)
+                ),
+            )
+        )
+    finally:
+        database.dispose()

@@ -27,7 +27,7 @@ describe('LimitDisplay', () => {
     expect(warning.text()).toBe('超出单笔限额 5万 元，请减少金额或分次转账')
   })
 
-  it("warns with what is left today", () => {
+  it('warns with what is left today', () => {
     const wrapper = mount(LimitDisplay, { props: { limits, amount: '40000' } })
     expect(wrapper.find('[data-testid="limit-warning"]').text()).toContain('3万')
   })
@@ -36,7 +36,9 @@ describe('LimitDisplay', () => {
     setLanguage('en-US')
     const wrapper = mount(LimitDisplay, { props: { limits, amount: '60000' } })
     expect(wrapper.text()).toContain('Per transfer up to 50,000 CNY; 30,000 CNY left today')
-    expect(wrapper.find('[data-testid="limit-warning"]').text()).toContain('per-transfer limit of 50,000')
+    expect(wrapper.find('[data-testid="limit-warning"]').text()).toContain(
+      'per-transfer limit of 50,000',
+    )
     setLanguage('zh-CN')
   })
 

@@ -96,7 +96,7 @@ describe('limitProblem', () => {
     expect(limitProblem('50000.01', limits)).toBe('per_transaction')
   })
 
-  it("names what is left today when that is smaller", () => {
+  it('names what is left today when that is smaller', () => {
     expect(limitProblem('30000.01', limits)).toBe('daily_amount')
   })
 
