@@ -436,9 +436,12 @@ def set_default_arrival(session: Session, caller: Caller, arrival: Arrival) -> L
     return limits_view(session, caller)
 
 
-def _check_limits(session: Session, customer_id: str, amount: Money, now: datetime) -> None:
+def _check_limits(
+    session: Session, customer_id: str, amount: Money, now: datetime
+) -> CustomerPaymentSettings:
+    """Refuse a payment over a limit; return the customer's settings row, locked."""
     limits, _ = _customer_limits(session, customer_id)
-    _settings_row(session, customer_id, lock=True)
+    row = _settings_row(session, customer_id, lock=True)
     per_txn, daily, count_limit = (
         limits.per_transaction_minor,
         limits.daily_amount_minor,
@@ -464,6 +467,7 @@ def _check_limits(session: Session, customer_id: str, amount: Money, now: dateti
         )
     if count >= count_limit:
         raise DailyCountExceeded(limit=count_limit)
+    return row
 
 
 # ------------------------------------------------------------------ statuses
@@ -614,10 +618,8 @@ def _create(
 ) -> TransferView:
     check_amount_minor(request.amount.minor)
     now = utcnow()
-    _check_limits(session, caller.customer_id, request.amount, now)
-    arrival = request.arrival
-    if arrival is None:
-        arrival = Arrival(_settings_row(session, caller.customer_id, lock=False).default_arrival)
+    settings_row = _check_limits(session, caller.customer_id, request.amount, now)
+    arrival = request.arrival or Arrival(settings_row.default_arrival)
     kind = kind or destination.kind
     if kind in (TransferKind.BILL, TransferKind.QR) and arrival != Arrival.INSTANT:
         if request.arrival is not None:
@@ -642,18 +644,18 @@ def _create(
         created_at=now,
         updated_at=now,
     )
-    session.add(payment)
+    # The row is added once its status is known: one INSERT, no UPDATE after it.
     new_payee = (
         session.scalar(
-            select(func.count())
-            .select_from(PaymentTransfer)
+            select(PaymentTransfer.id)
             .where(
                 PaymentTransfer.customer_id == caller.customer_id,
                 PaymentTransfer.to_account_number == request.to_account_number,
                 PaymentTransfer.status == TransferStatus.COMPLETED.value,
             )
+            .limit(1)
         )
-        == 0
+        is None
     )
     verdict = _risk_decision(session, caller, payment, new_payee=new_payee)
     payment.risk_decision_id = verdict.decision_id
@@ -676,6 +678,7 @@ def _create(
         if outcome == "delay":
             payment.arrival = Arrival.TWENTY_FOUR_HOURS.value
         _execute(session, payment)
+    session.add(payment)
     session.flush()
     _record_risk_outcome(session, payment)
     return _view(session, payment)
