@@ -123,10 +123,52 @@ def install_error_handlers(app: FastAPI) -> None:
         log.error("database error", exc_info=exc)
         return problem_response(request, InternalError())
 
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+    from sqlalchemy.exc import PendingRollbackError
+
+    # Registered by class so that they are answered inside the app: the catch-all below
+    # runs in Starlette's outermost middleware, which drops the kept-alive connection.
+    @app.exception_handler(RedisConnectionError)
+    @app.exception_handler(RedisTimeoutError)
+    @app.exception_handler(PendingRollbackError)
+    async def dependency_error(request: Request, exc: Exception) -> JSONResponse:
+        return await unexpected_error(request, exc)
+
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+        if await asyncio.to_thread(_dependency_down, request, exc):
+            log.warning("dependency unavailable", extra={"error": repr(exc)[:300]})
+            return problem_response(request, ServiceUnavailable())
         log.error("unhandled error", exc_info=exc)
-        return problem_response(request, InternalError())
+        response = problem_response(request, InternalError())
+        response.headers["Connection"] = "close"  # the server drops it after a 500: say so
+        return response
+
+
+def _dependency_down(request: Request, exc: BaseException) -> bool:
+    """True when an error comes from a database or Redis that cannot be reached, even wrapped.
+
+    Code that catches a database error and carries on (a fail-safe) meets the dead
+    connection again as `PendingRollbackError`; that is an outage too if the database
+    does not answer a ping now. Everything else stays a 500.
+    """
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+    from sqlalchemy.exc import PendingRollbackError
+
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain and len(chain) < 10:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    if any(is_unavailable(e) for e in chain):
+        return True
+    if any(isinstance(e, RedisConnectionError | RedisTimeoutError) for e in chain):
+        return True
+    if any(isinstance(e, PendingRollbackError) for e in chain):
+        return not request.app.state.db.ping()
+    return False
 
 
 class EdgeMiddleware:
