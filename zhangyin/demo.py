@@ -108,6 +108,9 @@ def load_demo_data(
             ledger.open_account(
                 session, kind=AccountKind.BANK_SUSPENSE, name="demo marker", code=DEMO_MARKER
             )
+        from zhangyin.wealth.catalogue import install_demo_products
+
+        install_demo_products(session)  # the wealth shelf (deposits, funds, pension)
         return True
 
     loaded = db.run(work)

@@ -214,3 +214,49 @@ def test_checkup_api_and_pdf(client: TestClient, db: Database) -> None:
     assert pdf.content.startswith(b"%PDF") and len(pdf.content) > 2_000
     english = client.get("/v1/wealth/checkup.pdf", headers={**headers, "Accept-Language": "en"})
     assert english.content.startswith(b"%PDF")
+
+
+def test_spending_leaves_out_savings_products_and_the_pension(
+    client: TestClient, db: Database
+) -> None:
+    from zhangyin.clock import utcnow
+    from zhangyin.ledger import service as ledger
+    from zhangyin.ledger.models import AccountKind
+    from zhangyin.money import Money
+    from zhangyin.wealth import catalogue, checkup, pension, service
+
+    owner = identity_factories.register(client, db)
+    account_id = owner.account["id"]
+    now = utcnow()
+
+    def work(s: object) -> None:
+        from sqlalchemy.orm import Session
+
+        assert isinstance(s, Session)
+        catalogue.install_demo_products(s)
+        cash = ledger.bank_account(s, AccountKind.BANK_CASH)
+        ledger.transfer(s, ledger.TransferOrder(cash.id, account_id, Money(5_000_000, "CNY")))
+        shop = ledger.open_account(s, kind=AccountKind.CUSTOMER_CURRENT, name="商户")
+        ledger.transfer(s, ledger.TransferOrder(account_id, shop.id, Money(900_000, "CNY")))
+        product = catalogue.get_product(s, "TD-3M")
+        service.acknowledge_documents(s, owner.customer_id, "TD-3M", product.document_version, now)
+        service.subscribe(
+            s,
+            owner.customer_id,
+            product_code="TD-3M",
+            amount=Money(1_000_000, "CNY"),
+            account_id=account_id,
+            in_pension=False,
+            now=now,
+        )
+        pension.open_account(s, owner.customer_id, now)
+        pension.contribute(s, owner.customer_id, account_id, Money(100_000, "CNY"), now)
+
+    db.run(work)
+    data = db.run(lambda s: checkup.gather_inputs(s, owner.customer_id, now))
+    # only the 9,000.00 paid to the shop is spending: 9,000 over 90 days = 3,000 a month
+    assert data.monthly_spending_minor == 300_000
+    assert data.cash_minor == 5_000_000 - 900_000 - 1_000_000 - 100_000
+    assert [p.product_code for p in data.positions] == ["TD-3M"]
+    assert data.pension_remaining_minor == 1_100_000
+    assert data.risk_level is None and data.age >= 30

@@ -94,7 +94,11 @@ def test_the_service_refuses_above_level_without_assessment_and_after_a_year(
     assess(db, customer, 3, T0)
     with pytest.raises(SuitabilityMismatch) as refused:
         buy(T0)
-    assert refused.value.params == {"customer_level": 3, "product_risk": 4}
+    assert refused.value.params == {
+        "customer_level": 3,
+        "product_risk": 4,
+        "questionnaire": "/v1/wealth/risk-questionnaire",
+    }
     assess(db, customer, 4, T0)
     assert buy(T0).status == "pending"
     with pytest.raises(RiskAssessmentRequired):  # the assessment has expired
@@ -175,6 +179,7 @@ def test_api_refuses_above_level_explains_and_records_the_attempt(
         assert body["code"] == "suitability_mismatch"
         assert (body["customer_level"], body["product_risk"]) == (2, 5)
         assert "questionnaire" in body["detail"]
+        assert body["questionnaire"] == "/v1/wealth/risk-questionnaire"
     assert _refusals(db, owner.customer_id) == 2
     after = client.get(f"/v1/accounts/{account_id}", headers=headers).json()
     assert after["balance"] == before["balance"]

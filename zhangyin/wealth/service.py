@@ -75,6 +75,8 @@ MICRO = 1_000_000
 #: Demand deposits settle interest on the 20th of the last month of each quarter (结息日).
 SETTLEMENT_MONTHS = (3, 6, 9, 12)
 SETTLEMENT_DAY = 20
+#: Where a refused customer is sent to (re)take the questionnaire; part of the refusal.
+QUESTIONNAIRE_PATH = "/v1/wealth/risk-questionnaire"
 
 
 def _new_id() -> str:
@@ -157,9 +159,15 @@ def suitability_error(
         return None
     assessment = current_assessment(session, customer_id, now)
     if assessment is None:
-        return RiskAssessmentRequired(product_risk=product.risk_level)
+        return RiskAssessmentRequired(
+            product_risk=product.risk_level, questionnaire=QUESTIONNAIRE_PATH
+        )
     if not suitability.may_buy(assessment.level, product.risk_level):
-        return SuitabilityMismatch(customer_level=assessment.level, product_risk=product.risk_level)
+        return SuitabilityMismatch(
+            customer_level=assessment.level,
+            product_risk=product.risk_level,
+            questionnaire=QUESTIONNAIRE_PATH,
+        )
     return None
 
 
