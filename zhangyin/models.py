@@ -7,7 +7,7 @@ from zhangyin.idempotency import IdempotencyRecord
 from zhangyin.identity import models as identity_models  # noqa: F401
 from zhangyin.ledger.models import LedgerAccount, LedgerPosting, LedgerTransfer
 from zhangyin.payments import models as payments_models  # noqa: F401
-from zhangyin.wealth import models as wealth_models  # noqa: F401
 from zhangyin.risk import models as risk_models  # noqa: F401
+from zhangyin.wealth import models as wealth_models  # noqa: F401
 
 __all__ = ["IdempotencyRecord", "LedgerAccount", "LedgerPosting", "LedgerTransfer", "OutboxEvent"]
