@@ -3,11 +3,30 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 import pytest
 
 from tests.identity.authz import Target, World, owned_object
 from tests.identity.factories import Customer
+from zhangyin.payments import service
+
+
+@contextmanager
+def risk_says(outcome: str) -> Iterator[None]:
+    """Make the object under a known risk answer (the real engine may hold a new payee)."""
+
+    def decide(session: Any, caller: Any, payment: Any, *, new_payee: bool) -> Any:
+        return service.RiskVerdict(None, outcome, [])
+
+    original = service._risk_decision
+    service._risk_decision = decide  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        service._risk_decision = original  # type: ignore[assignment]
 
 
 def _idem() -> dict[str, str]:
@@ -29,17 +48,18 @@ def _delayed_transfer(world: World, owner: Customer) -> str:
     account = _account(world, owner)
     payee = world.new_customer()
     payee_account = world.client.get("/v1/accounts", headers=payee.headers).json()[0]
-    created = world.client.post(
-        "/v1/transfers",
-        json={
-            "from_account_id": account["id"],
-            "to_account_number": payee_account["number"],
-            "to_name": payee_account["name"],
-            "amount": "10.00",
-            "arrival": "24h",
-        },
-        headers={**owner.headers, **_idem()},
-    )
+    with risk_says("allow"):
+        created = world.client.post(
+            "/v1/transfers",
+            json={
+                "from_account_id": account["id"],
+                "to_account_number": payee_account["number"],
+                "to_name": payee_account["name"],
+                "amount": "10.00",
+                "arrival": "24h",
+            },
+            headers={**owner.headers, **_idem()},
+        )
     assert created.status_code == 201, created.text
     transfer_id: str = created.json()["id"]
     return transfer_id
@@ -62,17 +82,18 @@ def a_completed_transfer(world: World, owner: Customer) -> Target:
     account = _account(world, owner)
     payee = world.new_customer()
     payee_account = world.client.get("/v1/accounts", headers=payee.headers).json()[0]
-    created = world.client.post(
-        "/v1/transfers",
-        json={
-            "from_account_id": account["id"],
-            "to_account_number": payee_account["number"],
-            "to_name": payee_account["name"],
-            "amount": "10.00",
-            "arrival": "instant",
-        },
-        headers={**owner.headers, **_idem()},
-    )
+    with risk_says("allow"):
+        created = world.client.post(
+            "/v1/transfers",
+            json={
+                "from_account_id": account["id"],
+                "to_account_number": payee_account["number"],
+                "to_name": payee_account["name"],
+                "amount": "10.00",
+                "arrival": "instant",
+            },
+            headers={**owner.headers, **_idem()},
+        )
     assert created.status_code == 201 and created.json()["status"] == "completed", created.text
     return Target({"transfer_id": created.json()["id"]})
 
@@ -82,16 +103,17 @@ def a_pending_challenge_transfer(world: World, owner: Customer) -> Target:
     account = _account(world, owner, deposit="20000.00")
     payee = world.new_customer()
     payee_account = world.client.get("/v1/accounts", headers=payee.headers).json()[0]
-    created = world.client.post(
-        "/v1/transfers",
-        json={
-            "from_account_id": account["id"],
-            "to_account_number": payee_account["number"],
-            "to_name": payee_account["name"],
-            "amount": "6000.00",
-        },
-        headers={**owner.headers, **_idem()},
-    )
+    with risk_says("allow"):
+        created = world.client.post(
+            "/v1/transfers",
+            json={
+                "from_account_id": account["id"],
+                "to_account_number": payee_account["number"],
+                "to_name": payee_account["name"],
+                "amount": "6000.00",
+            },
+            headers={**owner.headers, **_idem()},
+        )
     body = created.json()
     assert body["status"] == "pending_challenge", created.text
     from tests.identity.factories import last_code

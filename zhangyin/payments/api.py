@@ -21,7 +21,7 @@ from zhangyin.db import Database
 from zhangyin.errors import InvalidRequest
 from zhangyin.events import Event, InProcessPublisher
 from zhangyin.http import DbDep, IdempotencyKey, idempotent_json
-from zhangyin.identity.auth import CurrentCustomer
+from zhangyin.identity.auth import PUBLIC, CurrentCustomer
 from zhangyin.money import format_minor, parse_amount
 from zhangyin.payments import (
     billers,
@@ -267,7 +267,12 @@ def update_settings(body: TransferSettingsUpdate, caller: Caller, db: DbDep) -> 
     )
 
 
-@router.get("/banks", response_model=list[BankOut], summary="Banks a transfer can go to")
+@router.get(
+    "/banks",
+    response_model=list[BankOut],
+    summary="Banks a transfer can go to (public reference data)",
+    openapi_extra=PUBLIC,
+)
 def list_banks() -> list[BankOut]:
     banks = [BankOut(code=service.OUR_BANK_CODE, name="掌银", name_en="Zhangyin Bank")]
     banks += [BankOut(code=c, name=n, name_en=e) for c, (n, e) in service.KNOWN_BANKS.items()]
