@@ -30,6 +30,9 @@ app.add_typer(wealth_cli, name="wealth")
 from zhangyin.payments.cli import clearing_sim, payments_app  # noqa: E402
 
 app.add_typer(payments_app, name="payments")
+from zhangyin.risk.cli import risk_app  # noqa: E402 - sub-app of its domain
+
+app.add_typer(risk_app, name="risk")
 app.command("clearing-sim")(clearing_sim)
 
 
