@@ -6,6 +6,7 @@ in DuckDB, and in local Spark, and must give the same numbers everywhere.
 
 from __future__ import annotations
 
+import os
 import shutil
 from datetime import timedelta
 
@@ -120,11 +121,15 @@ def test_metric_definitions_on_duckdb() -> None:
 
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("java") is None, reason="local Spark needs a Java runtime")
+@pytest.mark.skipif(
+    os.environ.get("ZHANGYIN_TEST_SPARK") != "1",
+    reason="local Spark takes minutes on 2 cores: run with ZHANGYIN_TEST_SPARK=1",
+)
 def test_metric_definitions_on_local_spark() -> None:
     import pandas as pd
 
     from zhangyin.analytics.engine import spark_events, spark_session
 
-    session = spark_session("zhangyin-metrics-test")
+    session = spark_session("zhangyin-metrics-test", master="local[1]", partitions=1, small=True)
     con, events = spark_events(session, pd.DataFrame(as_columns(week_of_events())))
     _check(metrics.compute(events, WINDOW, backend=con))

@@ -100,41 +100,6 @@ def ingest_events(body: EventBatchIn, request: Request, db: DbDep) -> EventBatch
 # --------------------------------------------------------------------------- server events
 
 
-def server_event(event: Event, key: str, session: Session) -> service.EventRecord | None:
-    """The analytics event an outbox event stands for, if any."""
-    payload: dict[str, Any] = event.payload
-    customer_id = payload.get("customer_id") or (
-        event.aggregate_id if event.aggregate_type == "customer" else None
-    )
-    if not customer_id:
-        return None
-    base: dict[str, Any] = {
-        "event_uid": event.message_id,
-        "occurred_at": event.created_at,
-        "source": "server",
-        "customer_hash": service.customer_hash(str(customer_id), key),
-        "segment": service.customer_segment(session, str(customer_id)),
-    }
-    if event.event_type == "identity.customer_registered":
-        return service.EventRecord(event_type="register", **base)
-    if event.event_type == "identity.logged_in":
-        return service.EventRecord(event_type="login", **base)
-    outcomes = {
-        "payments.transfer.completed": "posted",
-        "payments.transfer.held_for_review": "held",
-        "payments.transfer.rejected": "blocked",
-    }
-    if event.event_type in outcomes:
-        return service.EventRecord(
-            event_type="transaction",
-            name=outcomes[event.event_type],
-            tx_type="transfer",
-            amount_minor=int(payload.get("amount_minor") or 0),
-            **base,
-        )
-    return None
-
-
 SUBSCRIBED = (
     "identity.customer_registered",
     "identity.logged_in",
@@ -144,12 +109,50 @@ SUBSCRIBED = (
 )
 
 
+def server_events(event: Event, key: str, session: Session) -> list[service.EventRecord]:
+    """The analytics events an outbox event stands for (none for most)."""
+    payload: dict[str, Any] = event.payload
+    customer_id = payload.get("customer_id") or (
+        event.aggregate_id if event.aggregate_type == "customer" else None
+    )
+    if not customer_id or event.event_type not in SUBSCRIBED:
+        return []
+    base: dict[str, Any] = {
+        "event_uid": event.message_id,
+        "occurred_at": event.created_at,
+        "source": "server",
+        "customer_hash": service.customer_hash(str(customer_id), key),
+        "segment": service.customer_segment(session, str(customer_id)),
+    }
+    if event.event_type == "identity.customer_registered":
+        # Registering in the app accepts the mobile-banking agreement: registered and signed.
+        signed = {**base, "event_uid": base["event_uid"] + "-sign"}
+        return [
+            service.EventRecord(event_type="register", **base),
+            service.EventRecord(event_type="sign", **signed),
+        ]
+    if event.event_type == "identity.logged_in":
+        return [service.EventRecord(event_type="login", **base)]
+    outcomes = {
+        "payments.transfer.completed": "posted",
+        "payments.transfer.held_for_review": "held",
+        "payments.transfer.rejected": "blocked",
+    }
+    return [
+        service.EventRecord(
+            event_type="transaction",
+            name=outcomes[event.event_type],
+            tx_type="transfer",
+            amount_minor=int(payload.get("amount_minor") or 0),
+            **base,
+        )
+    ]
+
+
 def _recorder(db: Database, key: str) -> Any:
     def handle(event: Event) -> None:
         def work(session: Session) -> None:
-            record = server_event(event, key, session)
-            if record is not None:
-                service.record_events(session, [record])
+            service.record_events(session, server_events(event, key, session))
 
         db.run(work)
 

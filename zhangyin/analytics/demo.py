@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -106,13 +107,28 @@ class _Buffer:
         return out
 
 
+def history_span(end: date | None = None) -> tuple[date, date]:
+    """The twelve months (365 days) ending on `end` (default yesterday, Beijing)."""
+    end = end or business_date(utcnow()) - timedelta(days=1)
+    return end - timedelta(days=364), end
+
+
 def generate(
     customers: int = DEFAULT_CUSTOMERS, end: date | None = None, seed: int = 7
 ) -> DemoEvents:
-    """Twelve months of channel events ending on `end` (default yesterday, Beijing)."""
+    """Twelve months of channel events ending on `end`, in memory (small banks only)."""
+    start, last = history_span(end)
+    chunks = list(generate_chunks(customers, last, seed))
+    columns = {c: np.concatenate([chunk[c] for chunk in chunks]) for c in COLUMNS}
+    return DemoEvents(columns, start, last, customers)
+
+
+def generate_chunks(
+    customers: int = DEFAULT_CUSTOMERS, end: date | None = None, seed: int = 7, chunk_days: int = 7
+) -> Iterator[dict[str, np.ndarray]]:
+    """The same history, `chunk_days` at a time, so a full-size bank never sits in memory."""
     rng = np.random.default_rng(seed)
-    end = end or business_date(utcnow()) - timedelta(days=1)
-    start = end - timedelta(days=364)
+    start, end = history_span(end)
     d0, d1 = metrics.epoch_day(start), metrics.epoch_day(end)
     hashes = np.array([f"{h:032x}" for h in rng.integers(0, 2**63, customers)])
     segment_ix = rng.choice(4, size=customers, p=SEGMENT_SHARE)
@@ -153,6 +169,9 @@ def generate(
         segment=segments[signs],
     )
     for day in range(d0, d1 + 1):
+        if day > d0 and (day - d0) % chunk_days == 0:
+            yield buf.columns()
+            buf = _Buffer()
         local = metrics.from_epoch_day(day)
         salary = local.day in (10, 25)
         weekend = local.weekday() >= 5
@@ -258,7 +277,7 @@ def generate(
                 amount_minor=(np.exp(rng.normal(8.0, 1.0, k)) * 100).astype(np.int64),
                 segment=segments[offline],
             )
-    return DemoEvents(buf.columns(), start, end, customers)
+    yield buf.columns()
 
 
 def _occurred_at(day: int, rng: np.random.Generator) -> datetime:
@@ -279,19 +298,20 @@ def load_demo_events(
     ):
         return 0
     began = time.perf_counter()
-    events = generate(customers)
+    start, end = history_span()
     rng = np.random.default_rng(11)
     now = utcnow()
-    cols = events.columns
-    # One timestamp per day keeps generation fast; the day column is what metrics use.
-    stamps = {d: _occurred_at(d, rng) for d in np.unique(cols["day"])}
-    total = len(events)
-    write_events(db, cols, stamps, now)
+    total = 0
+    for cols in generate_chunks(customers, end):
+        # One timestamp per day keeps generation fast; the day column is what metrics use.
+        stamps = {d: _occurred_at(d, rng) for d in np.unique(cols["day"])}
+        write_events(db, cols, stamps, now)
+        total += len(cols["day"])
     log.info(
         "demo events written", extra={"events": total, "s": round(time.perf_counter() - began, 1)}
     )
     if aggregate:
-        service.aggregate(db, events.start, events.end)
+        service.aggregate(db, start, end)
     return total
 
 

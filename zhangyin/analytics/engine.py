@@ -66,17 +66,28 @@ def duckdb_events(rows: Any) -> tuple[ibis.BaseBackend, ir.Table]:
     return con, con.create_table("analytics_events", rows)
 
 
-def spark_session(app_name: str = "zhangyin-analytics") -> Any:
+def spark_session(
+    app_name: str = "zhangyin-analytics",
+    *,
+    master: str = "local[2]",
+    partitions: int = 4,
+    small: bool = False,
+) -> Any:
     """A local Spark session (PySpark with the JVM it finds: Java 17 here)."""
     from pyspark.sql import SparkSession
 
     return (
-        SparkSession.builder.master("local[2]")
+        SparkSession.builder.master(master)
         .appName(app_name)
         .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.driver.memory", "1g")
+        .config("spark.sql.shuffle.partitions", str(partitions))
+        .config("spark.default.parallelism", str(partitions))
+        .config("spark.driver.memory", "2g")
         .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.log.level", "ERROR")
+        .config("spark.ui.showConsoleProgress", "false")
+        # Small test inputs: compiling generated code costs more than it saves.
+        .config("spark.sql.codegen.wholeStage", "false" if small else "true")
         .getOrCreate()
     )
 

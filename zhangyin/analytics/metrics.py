@@ -513,6 +513,24 @@ class MetricRow:
     value: int
 
 
+def metrics_table(
+    events: ir.Table,
+    window: Window,
+    definitions: Definitions | None = None,
+    names: list[str] | None = None,
+) -> ir.Table:
+    """All the metrics as one table (metric, day, dimension, dimension_value, value)."""
+    d = definitions or Definitions()
+    calendar = ibis.memtable(
+        {"day": list(range(window.start, window.end + 1))}, schema={"day": "int64"}
+    )
+    parts = [
+        REGISTRY[name].compute(events, calendar, window, d).mutate(metric=ibis.literal(name))
+        for name in names or list(REGISTRY)
+    ]
+    return ibis.union(*parts)
+
+
 def compute(
     events: ir.Table,
     window: Window,
@@ -521,24 +539,17 @@ def compute(
     names: list[str] | None = None,
     backend: ibis.BaseBackend | None = None,
 ) -> list[MetricRow]:
-    """Run the registered metrics over `events` for `window`; rows with value 0 are dropped
-    except for the totals of daily metrics (a day with no DAU shows 0, not nothing)."""
-    d = definitions or Definitions()
-    calendar = ibis.memtable(
-        {"day": list(range(window.start, window.end + 1))}, schema={"day": "int64"}
-    )
-    rows: list[MetricRow] = []
-    for name in names or list(REGISTRY):
-        expr = REGISTRY[name].compute(events, calendar, window, d)
-        frame = backend.to_pyarrow(expr) if backend is not None else expr.to_pyarrow()
-        for day, dimension, value_key, value in zip(
+    """Run the registered metrics over `events` for `window`, as one query."""
+    expr = metrics_table(events, window, definitions, names)
+    frame = backend.to_pyarrow(expr) if backend is not None else expr.to_pyarrow()
+    return [
+        MetricRow(int(day), str(name), dimension or TOTAL, value_key or TOTAL, int(value or 0))
+        for name, day, dimension, value_key, value in zip(
+            frame.column("metric").to_pylist(),
             frame.column("day").to_pylist(),
             frame.column("dimension").to_pylist(),
             frame.column("dimension_value").to_pylist(),
             frame.column("value").to_pylist(),
             strict=True,
-        ):
-            rows.append(
-                MetricRow(int(day), name, dimension or TOTAL, value_key or TOTAL, int(value or 0))
-            )
-    return rows
+        )
+    ]

@@ -57,10 +57,11 @@ class DailyMetric(Base):
 
     __tablename__ = "analytics_daily_metrics"
 
-    day: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Key order = the dashboards' access path: one metric and dimension over a day range.
     metric: Mapped[str] = mapped_column(String(40), primary_key=True)
     dimension: Mapped[str] = mapped_column(String(20), primary_key=True)
     dimension_value: Mapped[str] = mapped_column(String(60), primary_key=True)
+    day: Mapped[int] = mapped_column(Integer, primary_key=True)
     value: Mapped[int] = mapped_column(BigInteger)
 
 

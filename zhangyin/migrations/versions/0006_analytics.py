@@ -29,13 +29,13 @@ def upgrade() -> None:
     )
     op.create_table(
         "analytics_daily_metrics",
-        sa.Column("day", sa.Integer(), nullable=False),
         sa.Column("metric", sa.String(length=40), nullable=False),
         sa.Column("dimension", sa.String(length=20), nullable=False),
         sa.Column("dimension_value", sa.String(length=60), nullable=False),
+        sa.Column("day", sa.Integer(), nullable=False),
         sa.Column("value", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint(
-            "day", "metric", "dimension", "dimension_value", name=op.f("pk_analytics_daily_metrics")
+            "metric", "dimension", "dimension_value", "day", name=op.f("pk_analytics_daily_metrics")
         ),
     )
     op.create_table(
