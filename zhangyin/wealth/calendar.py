@@ -9,7 +9,7 @@ Two kinds of day matter to wealth products:
   public holiday: the bank's own working days.
 
 2025 and 2026 follow the State Council's notices (国办发明电〔2024〕12号 and the
-notice of November 2025). 2027 has not been published at the time of writing:
+notice of 4 November 2025). 2027 has not been published at the time of writing:
 its entries are the statutory days only (春节 from the eve, 清明, 劳动节,
 端午, 中秋, 国庆) with no make-up arrangements; replace them when the notice
 appears (`PROVISIONAL_YEARS` says which years are estimates). Outside the
