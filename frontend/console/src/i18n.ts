@@ -63,6 +63,7 @@ const zh = {
     status: '状态',
   },
   customers: { search: '手机号或账号', find: '查询', reveal: '查看完整信息', reason: '查看原因' },
+  risk: { queue: '待审核交易', approve: '放行', reject: '拒绝', escalate: '升级', rules: '规则', dryRun: '规则试运行（近30天）' },
 }
 
 const en: typeof zh = {
@@ -138,6 +139,14 @@ const en: typeof zh = {
     find: 'Search',
     reveal: 'Reveal full data',
     reason: 'Reason',
+  },
+  risk: {
+    queue: 'Held for review',
+    approve: 'Approve',
+    reject: 'Reject',
+    escalate: 'Escalate',
+    rules: 'Rules',
+    dryRun: 'Dry run (last 30 days)',
   },
 }
 

@@ -10,6 +10,7 @@ import DashboardView from './views/DashboardView.vue'
 import HomeConfigView from './views/HomeConfigView.vue'
 import CustomersView from './views/CustomersView.vue'
 import ConfigView from './views/ConfigView.vue'
+import RiskView from './views/RiskView.vue'
 
 const router = createRouter({
   history: createWebHistory('/console/'),
@@ -19,6 +20,7 @@ const router = createRouter({
     { path: '/home-config', component: HomeConfigView },
     { path: '/customers', component: CustomersView },
     { path: '/config', component: ConfigView },
+    { path: '/risk', component: RiskView },
   ],
 })
 router.beforeEach((to) => (to.path !== '/login' && !loggedIn() ? '/login' : true))
