@@ -198,3 +198,40 @@ def test_console_logout(client: TestClient, db: Database) -> None:
     assert client.delete("/v1/console/sessions/current", headers=admin).status_code == 204
     assert client.get("/v1/console/audit-log", headers=admin).status_code == 401
     assert row_counts(db)["identity_staff"] == 1
+
+
+def test_staff_with_an_authenticator_needs_its_code(client: TestClient, db: Database) -> None:
+    import pyotp
+
+    from zhangyin.identity import staff
+    from zhangyin.identity.policy import IdentityPolicy
+
+    staff_headers(client, db, "viewer")  # someone else, without an authenticator
+    db.run(
+        lambda s: staff.create_staff(
+            s, username="otp.user", name="周九", password=PASSWORD, roles=["admin"]
+        )
+    )
+    enrolment = db.run(lambda s: staff.enrol_totp(s, "otp.user"))
+    totp = pyotp.TOTP(enrolment.secret)
+    login = {"username": "otp.user", "password": PASSWORD}
+    assert client.post("/v1/console/sessions", json=login).status_code == 401
+    code = totp.now()
+    ok = client.post("/v1/console/sessions", json={**login, "totp_code": code})
+    assert ok.status_code == 201 and ok.json()["auth_methods"] == ["pwd", "otp"]
+    replay = client.post("/v1/console/sessions", json={**login, "totp_code": code})
+    assert replay.status_code == 401  # a code logs in once
+
+    client.app.state.identity_policy = IdentityPolicy(staff_totp_required=True)  # type: ignore[attr-defined]
+    username = [e.target for e in _audit(db) if e.action == "staff.login"][-1]
+    assert username.startswith("staff:")
+    no_otp = db.run(
+        lambda s: staff.create_staff(
+            s, username="plain.user", name="吴十", password=PASSWORD, roles=["viewer"]
+        )
+    )
+    refused = client.post(
+        "/v1/console/sessions", json={"username": "plain.user", "password": PASSWORD}
+    )
+    assert refused.status_code == 403 and refused.json()["code"] == "staff_totp_not_enrolled"
+    assert not no_otp.totp_enabled

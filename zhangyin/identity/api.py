@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from zhangyin.config import Settings
 from zhangyin.http import DbDep, IdempotencyKey, idempotent_json
 from zhangyin.identity import passkeys, service
+from zhangyin.identity import staff as staff_accounts
 from zhangyin.identity.auth import (
     PUBLIC,
     REFRESH_COOKIE,
@@ -223,6 +224,14 @@ def reset_password(
     response_model=TokenOut,
     summary="Log in with phone and password (a new device answers 401 second_factor_required)",
     openapi_extra=PUBLIC,
+    responses={
+        401: {
+            "description": "`login_failed` (generic), or `second_factor_required` with "
+            "`challenge_id` and `methods`: finish at POST /v1/sessions/second-factor",
+            "content": {"application/problem+json": {}},
+        },
+        429: {"description": "`rate_limited` with `retry_after` seconds"},
+    },
 )
 def create_session(
     body: PasswordLogin, request: Request, db: DbDep, policy: PolicyDep, limiter: LimiterDep
@@ -594,8 +603,13 @@ def staff_login(
     _login_limits(request, limiter, policy, f"staff:{body.username}")
     ip = client_ip(request)
     outcome = db.run(
-        lambda s: service.login_staff(
-            s, username=body.username, password=body.password, ip=ip, policy=policy
+        lambda s: staff_accounts.login_staff(
+            s,
+            username=body.username,
+            password=body.password,
+            totp_code=body.totp_code,
+            ip=ip,
+            policy=policy,
         )
     )
     return _grant_response(request, outcome, cookies=False)
@@ -694,7 +708,7 @@ def console_audit_log(
     before_id: Annotated[int | None, Query(ge=1)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[AuditOut]:
-    entries = db.run(lambda s: service.audit_log(s, limit=limit, before_id=before_id))
+    entries = db.run(lambda s: staff_accounts.audit_log(s, limit=limit, before_id=before_id))
     return [AuditOut(**e.__dict__) for e in entries]
 
 
@@ -764,8 +778,8 @@ def console_add_operator(
     "/staff", status_code=201, response_model=StaffOut, summary="Create a staff member"
 )
 def console_create_staff(body: StaffCreate, staff: StaffManage, db: DbDep) -> StaffOut:
-    def work(session: Session) -> service.StaffView:
-        view = service.create_staff(
+    def work(session: Session) -> staff_accounts.StaffView:
+        view = staff_accounts.create_staff(
             session,
             username=body.username,
             name=body.name,

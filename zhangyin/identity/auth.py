@@ -31,7 +31,7 @@ from fastapi import Depends, Request, Response
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
 from zhangyin.config import Settings
-from zhangyin.identity import service
+from zhangyin.identity import service, staff
 from zhangyin.identity.errors import CsrfRejected, Forbidden, TokenInvalid, Unauthenticated
 from zhangyin.identity.policy import IdentityPolicy, default_policy
 from zhangyin.identity.ratelimit import RateLimiter, make_limiter
@@ -56,7 +56,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 #: Mark a route public: `@router.post(..., openapi_extra=PUBLIC)`.
 PUBLIC: dict[str, Any] = {"x-zhangyin-public": True}
 
-audit = service.audit
+audit = staff.audit
 
 
 @dataclass(frozen=True)
@@ -233,14 +233,14 @@ def _staff_principal(
 
     def work(session: Any) -> StaffPrincipal:
         view = service.check_session(session, claims.session_id, "staff", claims.subject_id, policy)
-        roles = service.staff_roles(session, view.subject_id)
+        roles = staff.staff_roles(session, view.subject_id)
         if roles is None:
             raise TokenInvalid()
         return StaffPrincipal(
             staff_id=view.subject_id,
             session_id=view.id,
             roles=roles,
-            permissions=frozenset(service.permissions_of(session, roles)),
+            permissions=frozenset(staff.permissions_of(session, roles)),
         )
 
     principal: StaffPrincipal = request.app.state.db.run(work)

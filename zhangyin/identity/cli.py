@@ -31,13 +31,13 @@ def create_staff(
 ) -> None:
     """Create a console staff member (the first admin is made this way)."""
     from zhangyin.errors import DomainError
-    from zhangyin.identity import service
+    from zhangyin.identity import staff
 
-    def work(session: Session) -> service.StaffView:
-        view = service.create_staff(
+    def work(session: Session) -> staff.StaffView:
+        view = staff.create_staff(
             session, username=username, name=name, password=password, roles=role
         )
-        service.audit(session, None, "staff.create", f"staff:{view.id}", {"via": "cli"})
+        staff.audit(session, None, "staff.create", f"staff:{view.id}", {"via": "cli"})
         return view
 
     try:
@@ -51,14 +51,14 @@ def create_staff(
 @identity_app.command()
 def unlock(phone: Annotated[str, typer.Argument(help="The customer's mobile number")]) -> None:
     """Unlock a customer locked by failed attempts (audited)."""
-    from zhangyin.identity import service
+    from zhangyin.identity import service, staff
 
     def work(session: Session) -> bool:
         found = service.find_customer_by_phone(session, phone)
         if found is None:
             return False
         service.unlock_customer(session, found.id)
-        service.audit(session, None, "customer.unlock", f"customer:{found.id}", {"via": "cli"})
+        staff.audit(session, None, "customer.unlock", f"customer:{found.id}", {"via": "cli"})
         return True
 
     if not _database().run(work):
@@ -67,12 +67,33 @@ def unlock(phone: Annotated[str, typer.Argument(help="The customer's mobile numb
     typer.echo("unlocked")
 
 
+@identity_app.command("staff-totp")
+def staff_totp(username: Annotated[str, typer.Argument(help="The staff member's login")]) -> None:
+    """Give a staff member an authenticator app secret (their logins then need its code)."""
+    from zhangyin.errors import DomainError
+    from zhangyin.identity import staff
+
+    def work(session: Session) -> str:
+        enrolment = staff.enrol_totp(session, username)
+        staff.audit(session, None, "staff.totp_enrolled", f"staff:{username}", {"via": "cli"})
+        return enrolment.provisioning_uri
+
+    try:
+        uri = _database().run(work)
+    except DomainError as error:
+        typer.echo("no such staff member", err=True)
+        raise typer.Exit(1) from error
+    typer.echo("scan this in the authenticator app (shown once):")
+    typer.echo(uri)
+
+
 @identity_app.command("rotate-keys")
 def rotate_keys() -> None:
     """Re-encrypt ID numbers and TOTP secrets under the newest ZHANGYIN_DATA_KEYS version."""
     from zhangyin import pii
-    from zhangyin.identity.models import Customer
+    from zhangyin.identity.models import Customer, Staff
     from zhangyin.identity.service import ID_CONTEXT, TOTP_CONTEXT
+    from zhangyin.identity.staff import STAFF_TOTP_CONTEXT
 
     ring = pii.keyring()
 
@@ -84,6 +105,10 @@ def rotate_keys() -> None:
                 changed += 1
             if customer.totp_secret_enc and ring.needs_rotation(customer.totp_secret_enc):
                 customer.totp_secret_enc = ring.rotate(customer.totp_secret_enc, TOTP_CONTEXT)
+                changed += 1
+        for member in session.scalars(select(Staff).with_for_update()):
+            if member.totp_secret_enc and ring.needs_rotation(member.totp_secret_enc):
+                member.totp_secret_enc = ring.rotate(member.totp_secret_enc, STAFF_TOTP_CONTEXT)
                 changed += 1
         return changed
 

@@ -235,3 +235,11 @@ class PasskeyNotFound(DomainError):
     title = "Passkey not found"
     message_zh = "该指纹/面容凭证不存在"
     message_en = "The passkey does not exist"
+
+
+class StaffTotpNotEnrolled(DomainError):
+    code = "staff_totp_not_enrolled"
+    status = 403
+    title = "Authenticator required"
+    message_zh = "运营平台登录需要动态口令，请联系管理员绑定"
+    message_en = "Console login needs an authenticator app; ask an administrator to set it up"

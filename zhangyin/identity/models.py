@@ -287,6 +287,8 @@ class Staff(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     roles: Mapped[list[str]] = mapped_column(JSON)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    totp_secret_enc: Mapped[str | None] = mapped_column(String(200), default=None)
+    totp_last_step: Mapped[int] = mapped_column(BigInteger, default=0)
     failed_attempts: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -35,6 +35,8 @@ class IdentityPolicy(BaseSettings):
     login_per_phone_per_15min: int = 10
     login_per_ip_per_minute: int = 60
     privacy_policy_version: str = "2026-01"
+    #: Refuse console logins of staff without an authenticator (set in production).
+    staff_totp_required: bool = False
     #: Origins and relying party of passkeys (WebAuthn).
     webauthn_rp_id: str = "localhost"
     webauthn_rp_name: str = "掌银"

@@ -140,6 +140,7 @@ class PasskeyLogin(StrictBody):
 class StaffLogin(StrictBody):
     username: Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9_.-]+$")]
     password: Password
+    totp_code: SmsCode | None = Field(default=None, description="When the staff member has one")
 
 
 class KycLevelChange(StrictBody):

@@ -50,8 +50,6 @@ from zhangyin.identity.errors import (
     RegistrationRefused,
     SecondFactorFailed,
     SecondFactorRequired,
-    StaffExists,
-    StaffLoginFailed,
     StepUpInvalid,
     StepUpNotAvailable,
     TokenInvalid,
@@ -59,7 +57,6 @@ from zhangyin.identity.errors import (
     UnknownRole,
 )
 from zhangyin.identity.models import (
-    AuditEntry,
     AuthSession,
     Challenge,
     ChallengeKind,
@@ -73,7 +70,6 @@ from zhangyin.identity.models import (
     KycLimit,
     Passkey,
     RefreshToken,
-    RolePermission,
     SmsCode,
     SmsMessage,
     SmsPurpose,
@@ -82,6 +78,35 @@ from zhangyin.identity.models import (
 )
 from zhangyin.identity.policy import IdentityPolicy, default_policy
 from zhangyin.identity.ratelimit import CounterStore, process_counters
+
+# Staff and the audit log live in their own module; re-exported for callers of `service`.
+from zhangyin.identity.staff import (
+    ROLES as ROLES,
+)
+from zhangyin.identity.staff import (
+    AuditView as AuditView,
+)
+from zhangyin.identity.staff import (
+    StaffView as StaffView,
+)
+from zhangyin.identity.staff import (
+    audit as audit,
+)
+from zhangyin.identity.staff import (
+    audit_log as audit_log,
+)
+from zhangyin.identity.staff import (
+    create_staff as create_staff,
+)
+from zhangyin.identity.staff import (
+    login_staff as login_staff,
+)
+from zhangyin.identity.staff import (
+    permissions_of as permissions_of,
+)
+from zhangyin.identity.staff import (
+    staff_roles as staff_roles,
+)
 from zhangyin.identity.tokens import hash_token, new_refresh_token
 from zhangyin.ledger import service as ledger
 from zhangyin.ledger.models import AccountKind, AccountStatus
@@ -92,7 +117,6 @@ PHONE_RE = re.compile(
 )
 ID_CONTEXT = "identity_customers.id_number"
 TOTP_CONTEXT = "identity_customers.totp_secret"
-ROLES = ("viewer", "operator", "risk_analyst", "admin")
 ENTERPRISE_ROLES = ("admin", "maker", "checker")
 MIN_AGE = 16
 #: AML record keeping after the relationship ends (反洗钱法: at least five years).
@@ -233,25 +257,6 @@ class ConsentView:
 class TotpEnrolment:
     secret: str
     provisioning_uri: str
-
-
-@dataclass(frozen=True)
-class StaffView:
-    id: str
-    username: str
-    name: str
-    roles: tuple[str, ...]
-    active: bool
-
-
-@dataclass(frozen=True)
-class AuditView:
-    id: int
-    staff_id: str | None
-    action: str
-    target: str
-    details: dict[str, Any]
-    created_at: datetime
 
 
 @dataclass(frozen=True)
@@ -701,7 +706,7 @@ def _is_trusted(device: Device | None) -> bool:
     return device is not None and device.trusted_at is not None and device.revoked_at is None
 
 
-def _new_session(
+def new_session(
     session: Session,
     kind: SubjectKind,
     subject_id: str,
@@ -907,7 +912,7 @@ def login_succeeded(
     customer.failed_attempts = 0
     customer.locked_until = None
     customer.last_login_at = utcnow()
-    grant = _new_session(session, SubjectKind.CUSTOMER, customer.id, device.id, methods, ip, policy)
+    grant = new_session(session, SubjectKind.CUSTOMER, customer.id, device.id, methods, ip, policy)
     events.emit(
         session,
         "identity.logged_in",
@@ -1006,19 +1011,29 @@ def login_with_sms_code(
     return Outcome(grant=login_succeeded(session, customer, device, ("sms",), ip, policy))
 
 
-def _verify_totp(customer: Customer, code: str) -> bool:
-    """A current TOTP code that was not used before (replay refused by time step)."""
-    if not customer.totp_enabled or not customer.totp_secret_enc:
-        return False
-    totp = pyotp.TOTP(pii.decrypt(customer.totp_secret_enc, TOTP_CONTEXT))
+def verify_totp_code(secret: str, code: str | None, last_step: int) -> int | None:
+    """The time step of `code` if it is current (±30 s) and newer than `last_step` (no replay)."""
+    if code is None:
+        return None
+    totp = pyotp.TOTP(secret)
     now = utcnow()
     for offset in (-1, 0, 1):
         moment = now + timedelta(seconds=30 * offset)
         step = totp.timecode(moment)
-        if step > customer.totp_last_step and hmac.compare_digest(totp.at(moment), code):
-            customer.totp_last_step = step
-            return True
-    return False
+        if step > last_step and hmac.compare_digest(totp.at(moment), code):
+            return int(step)
+    return None
+
+
+def _verify_totp(customer: Customer, code: str) -> bool:
+    if not customer.totp_enabled or not customer.totp_secret_enc:
+        return False
+    secret = pii.decrypt(customer.totp_secret_enc, TOTP_CONTEXT)
+    step = verify_totp_code(secret, code, customer.totp_last_step)
+    if step is None:
+        return False
+    customer.totp_last_step = step
+    return True
 
 
 def complete_second_factor(
@@ -1540,105 +1555,7 @@ def add_enterprise_operator(
     return _view(row)
 
 
-# --------------------------------------------------------------------------- staff and audit
-
-
-def create_staff(
-    session: Session, *, username: str, name: str, password: str, roles: list[str]
-) -> StaffView:
-    for role in roles:
-        if role not in ROLES:
-            raise UnknownRole(role=role)
-    passwords.check_strength(password)
-    if session.scalar(select(Staff.id).where(Staff.username == username)) is not None:
-        raise StaffExists()
-    row = Staff(
-        id=_new_id(),
-        username=username,
-        name=name,
-        password_hash=passwords.hash_password(password),
-        roles=sorted(set(roles)),
-        active=True,
-        failed_attempts=0,
-        created_at=utcnow(),
-    )
-    session.add(row)
-    session.flush()
-    return StaffView(row.id, row.username, row.name, tuple(row.roles), row.active)
-
-
-def login_staff(
-    session: Session, *, username: str, password: str, ip: str, policy: IdentityPolicy
-) -> Outcome:
-    staff = session.scalar(select(Staff).where(Staff.username == username, Staff.active.is_(True)))
-    ok = passwords.verify_password(staff.password_hash if staff else None, password)
-    if staff is None:
-        audit(session, None, "staff.login_failed", f"staff:{username[:40]}", {"ip": ip})
-        return Outcome(refused=StaffLoginFailed())
-    if staff.locked_until is not None and staff.locked_until > utcnow():
-        audit(session, None, "staff.login_locked", f"staff:{staff.id}", {"ip": ip})
-        return Outcome(refused=StaffLoginFailed())
-    if not ok:
-        staff.failed_attempts += 1
-        if staff.failed_attempts >= policy.lockout_threshold:
-            staff.failed_attempts = 0
-            staff.locked_until = utcnow() + timedelta(minutes=policy.lockout_minutes)
-        audit(session, None, "staff.login_failed", f"staff:{staff.id}", {"ip": ip})
-        return Outcome(refused=StaffLoginFailed())
-    staff.failed_attempts = 0
-    staff.locked_until = None
-    grant = _new_session(
-        session, SubjectKind.STAFF, staff.id, None, ("pwd",), ip, policy, tuple(staff.roles)
-    )
-    audit(session, None, "staff.login", f"staff:{staff.id}", {"ip": ip})
-    return Outcome(grant=grant)
-
-
-def staff_roles(session: Session, staff_id: str) -> tuple[str, ...] | None:
-    staff = session.get(Staff, staff_id)
-    if staff is None or not staff.active:
-        return None
-    return tuple(staff.roles)
-
-
-def permissions_of(session: Session, roles: tuple[str, ...]) -> set[str]:
-    if not roles:
-        return set()
-    return set(
-        session.scalars(select(RolePermission.permission).where(RolePermission.role.in_(roles)))
-    )
-
-
-def audit(
-    session: Session,
-    staff: Any,
-    action: str,
-    target: str,
-    details: dict[str, Any] | None = None,
-) -> None:
-    """Append to the staff audit log (never updated, never deleted)."""
-    staff_id = getattr(staff, "staff_id", None) if staff is not None else None
-    session.add(
-        AuditEntry(
-            staff_id=staff_id,
-            action=action[:60],
-            target=target[:120],
-            details=details or {},
-            created_at=utcnow(),
-        )
-    )
-
-
-def audit_log(
-    session: Session, *, limit: int = 100, before_id: int | None = None
-) -> list[AuditView]:
-    query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
-    if before_id is not None:
-        query = query.where(AuditEntry.id < before_id)
-    return [
-        AuditView(r.id, r.staff_id, r.action, r.target, r.details, r.created_at)
-        for r in session.scalars(query)
-    ]
+# --------------------------------------------------------------------------- console
 
 
 def unlock_customer(session: Session, customer_id: str) -> CustomerView:

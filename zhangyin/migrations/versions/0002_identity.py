@@ -123,6 +123,8 @@ def upgrade() -> None:
         sa.Column("password_hash", sa.String(length=200), nullable=False),
         sa.Column("roles", sa.JSON(), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("totp_secret_enc", sa.String(length=200), nullable=True),
+        sa.Column("totp_last_step", sa.BigInteger(), nullable=False),
         sa.Column("failed_attempts", sa.Integer(), nullable=False),
         sa.Column("locked_until", zhangyin.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("created_at", zhangyin.db.UTCDateTime(timezone=True), nullable=False),
