@@ -208,7 +208,8 @@ BAD_ORDERS: list[tuple[dict[str, Any], int]] = [
     ({"product_code": "F-BOND", "amount": "1000.00", "currency": "USD"}, 422),
     ({"product_code": "F-BOND", "amount": "1000.00"}, 404),  # no account given
     ({"product_code": "F-BOND", "amount": "1000.00", "account_id": 999_999}, 404),
-    ({"product_code": "F-BOND", "amount": "99999.00"}, 422),  # more than the balance
+    ({"product_code": "F-BOND", "amount": "49999.00"}, 422),  # more than the balance
+    ({"product_code": "F-BOND", "amount": "99999.00"}, 401),  # large: second factor first
     ({"product_code": "F-BOND", "amount": "1000.00", "from_pension": True}, 409),
     ({"product_code": "P-BOND", "amount": "1000.00", "from_pension": True}, 409),
 ]
@@ -308,4 +309,50 @@ def test_bad_input_on_every_endpoint_is_a_problem_and_buys_nothing(
     assert _balance(client, headers, account_id) == before
     orders = client.get("/v1/wealth/orders", headers=headers).json()
     assert [o["id"] for o in orders] == [deposit["id"]]
+    conserved(db)
+
+
+def test_a_large_purchase_needs_a_second_factor_bound_to_it(
+    client: TestClient, db: Database
+) -> None:
+    owner = identity_factories.register(client, db)
+    account_id = buyer(World(client, db, Settings()), owner, ["TD-12M"], "80000.00")
+    headers = owner.headers
+    body = {"product_code": "TD-12M", "amount": "60000.00", "account_id": account_id}
+    key = _idem()
+    first = client.post("/v1/wealth/orders", json=body, headers={**headers, **key})
+    assert first.status_code == 401, first.text
+    problem = first.json()
+    assert problem["code"] == "step_up_required" and "sms" in problem["methods"]
+    assert _balance(client, headers, account_id) == "80000.00"
+    code = identity_factories.last_code(db, owner.phone)
+    # the proof approves this purchase only: another amount with it is refused
+    other = client.post(
+        "/v1/wealth/orders",
+        json={
+            **body,
+            "amount": "70000.00",
+            "challenge_id": problem["challenge_id"],
+            "sms_code": code,
+        },
+        headers={**headers, **_idem()},
+    )
+    assert other.status_code in (401, 403, 422), other.text
+    assert other.json()["code"] == "step_up_invalid"
+    assert _balance(client, headers, account_id) == "80000.00"
+    confirmed = client.post(
+        "/v1/wealth/orders",
+        json={**body, "challenge_id": problem["challenge_id"], "sms_code": code},
+        headers={**headers, **key},
+    )
+    assert confirmed.status_code == 201, confirmed.text
+    assert _balance(client, headers, account_id) == "20000.00"
+    # the challenge is used up: the same proof with a new key buys nothing more
+    again = client.post(
+        "/v1/wealth/orders",
+        json={**body, "challenge_id": problem["challenge_id"], "sms_code": code},
+        headers={**headers, **_idem()},
+    )
+    assert again.status_code >= 400 and again.json()["code"] == "step_up_invalid"
+    assert _balance(client, headers, account_id) == "20000.00"
     conserved(db)

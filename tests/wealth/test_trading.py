@@ -171,33 +171,33 @@ def test_term_deposit_accrues_daily_and_pays_principal_and_interest_at_maturity(
     shelf: Database,
 ) -> None:
     db = shelf
-    customer, account = ready_buyer(db, ["TD-3M"], T0, minor=10_000_000)
-    order_id = _buy(db, customer, account, "TD-3M", 10_000_000, T0)
+    customer, account = ready_buyer(db, ["TD-3M"], T0, minor=4_000_000)
+    order_id = _buy(db, customer, account, "TD-3M", 4_000_000, T0)
     order = _order(db, customer, order_id)
     assert order.status == OrderStatus.CONFIRMED
     holding_id = order.holding_id or ""
     assert balance(db, account) == 0
-    # ten days later: 100,000.00 x 0.65% / 360 x 10 = 18.055... -> 18.06 accrued
+    # ten days later: 40,000.00 x 0.65% / 360 x 10 = 7.2222 -> 7.22 accrued
     db.run(lambda s: service.accrue_interest(s, beijing(date(2025, 10, 10))))
     valued = db.run(
         lambda s: service.holding_valuation(s, customer, holding_id, beijing(date(2025, 10, 10)))
     )
-    assert valued.accrued_minor == 1_806
+    assert valued.accrued_minor == 722
     # running the job twice the same day accrues nothing more
     assert db.run(lambda s: service.accrue_interest(s, beijing(date(2025, 10, 10), time(23)))) == 0
-    # maturity 2025-12-30 pays 100,000.00 + 100,000.00 x 0.65% x 90 / 360 = 162.50
+    # maturity 2025-12-30 pays 40,000.00 + 40,000.00 x 0.65% x 90 / 360 = 65.00
     jobs.run_wealth_jobs(db, beijing(date(2025, 12, 29)))
     assert balance(db, account) == 0
     jobs.run_wealth_jobs(db, beijing(date(2025, 12, 30)))
-    assert balance(db, account) == 10_016_250
+    assert balance(db, account) == 4_006_500
     holding = db.run(lambda s: service.get_holding(s, customer, holding_id))
     assert holding.status == HoldingStatus.MATURED
     assert balance(db, _settlement(db, "TD-3M")) == 0
     interest = db.run(lambda s: ledger.bank_account(s, AccountKind.BANK_INTEREST).id)
-    assert balance(db, interest) == 16_250  # the bank's interest expense
+    assert balance(db, interest) == 6_500  # the bank's interest expense
     # a second run pays nothing twice
     jobs.run_wealth_jobs(db, beijing(date(2025, 12, 31)))
-    assert balance(db, account) == 10_016_250
+    assert balance(db, account) == 4_006_500
     conserved(db)
 
 
@@ -220,32 +220,32 @@ def test_early_withdrawal_earns_the_demand_rate(shelf: Database) -> None:
 def test_demand_deposit_settles_interest_on_the_quarter_day(shelf: Database) -> None:
     db = shelf
     start = beijing(date(2025, 12, 1))
-    customer, account = ready_buyer(db, ["DD-SAVE"], start, minor=7_200_000)
-    order = _order(db, customer, _buy(db, customer, account, "DD-SAVE", 7_200_000, start))
-    # 72,000.00 x 0.05% / 360 = 0.10 a day; Dec 1..20 inclusive is 20 days, paid on the 21st
+    customer, account = ready_buyer(db, ["DD-SAVE"], start, minor=3_600_000)
+    order = _order(db, customer, _buy(db, customer, account, "DD-SAVE", 3_600_000, start))
+    # 36,000.00 x 0.05% / 360 = 0.05 a day; Dec 1..20 inclusive is 20 days, paid on the 21st
     db.run(lambda s: service.accrue_interest(s, beijing(date(2025, 12, 20))))
     assert balance(db, account) == 0
     db.run(lambda s: service.accrue_interest(s, beijing(date(2025, 12, 21))))
-    assert balance(db, account) == 200
-    # a partial withdrawal (Dec 21..25 accrue 0.50), then the rest with its accrued interest
+    assert balance(db, account) == 100
+    # a partial withdrawal (Dec 21..25 accrue 0.25), then the rest with its accrued interest
     holding_id = order.holding_id or ""
     db.run(
         lambda s: service.redeem(
             s,
             customer,
             holding_id,
-            service.RedemptionRequest(amount_minor=3_600_000),
+            service.RedemptionRequest(amount_minor=1_800_000),
             beijing(date(2025, 12, 26)),
         )
     )
-    assert balance(db, account) == 200 + 3_600_000
+    assert balance(db, account) == 100 + 1_800_000
     db.run(
         lambda s: service.redeem(
             s, customer, holding_id, service.RedemptionRequest(), beijing(date(2025, 12, 28))
         )
     )
-    # Dec 26 and 27 on 36,000.00 at 0.05 a day = 0.10 more
-    assert balance(db, account) == 200 + 7_200_000 + 50 + 10
+    # Dec 26 and 27 on 18,000.00 at 0.025 a day = 0.05 more
+    assert balance(db, account) == 100 + 3_600_000 + 25 + 5
     conserved(db)
 
 
@@ -322,3 +322,16 @@ def test_another_customer_cannot_see_cancel_or_redeem(shelf: Database) -> None:
     with pytest.raises(WealthAccountNotFound):
         _buy(db, intruder, account, "TD-3M", 500_000, T0)
     assert balance(db, account) == 10_000_000 - 1_000_000
+
+
+def test_a_large_purchase_without_a_second_factor_is_refused_by_the_service(
+    shelf: Database,
+) -> None:
+    from zhangyin.wealth.errors import StepUpRequired
+
+    db = shelf
+    customer, account = ready_buyer(db, ["TD-3M"], T0, minor=10_000_000)
+    with pytest.raises(StepUpRequired):
+        _buy(db, customer, account, "TD-3M", service.STEP_UP_THRESHOLD_MINOR, T0)
+    _buy(db, customer, account, "TD-3M", service.STEP_UP_THRESHOLD_MINOR - 1, T0)
+    assert balance(db, account) == 10_000_000 - service.STEP_UP_THRESHOLD_MINOR + 1

@@ -24,7 +24,7 @@ from zhangyin.identity.auth import CurrentCustomer, StaffPrincipal, audit, requi
 from zhangyin.money import Money, format_minor, parse_amount
 from zhangyin.wealth import catalogue, checkup, pension, portfolio, report_pdf, service
 from zhangyin.wealth.catalogue import ProductSpec
-from zhangyin.wealth.errors import InvalidProduct, RiskAssessmentRequired
+from zhangyin.wealth.errors import InvalidProduct, RiskAssessmentRequired, StepUpRequired
 from zhangyin.wealth.jobs import run_wealth_jobs
 from zhangyin.wealth.models import PensionMovement, ProductKind, ProductStatus
 from zhangyin.wealth.schemas import (
@@ -224,6 +224,22 @@ def subscribe(
     )
     if refusal is not None:
         raise refusal
+    proof = None
+    if service.needs_step_up(amount, body.from_pension):
+        if body.challenge_id is None:
+            # Start the challenge outside the idempotent unit: the retry that carries the
+            # code may then reuse the same Idempotency-Key.
+            challenge = db.run(
+                lambda s: identity.start_step_up(
+                    s, customer.customer_id, service.step_up_binding(body.product_code, amount)
+                )
+            )
+            raise StepUpRequired(
+                challenge_id=challenge.challenge_id,
+                methods=list(challenge.methods),
+                expires_at=challenge.expires_at.isoformat(),
+            )
+        proof = service.StepUpProof(body.challenge_id, body.sms_code, body.passkey_assertion)
 
     def work(s: Session) -> tuple[int, BaseModel]:
         order = service.subscribe(
@@ -234,6 +250,7 @@ def subscribe(
             account_id=body.account_id,
             in_pension=body.from_pension,
             now=now,
+            step_up=proof,
         )
         return 201, OrderOut.of(order, now)
 

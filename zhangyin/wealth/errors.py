@@ -204,3 +204,14 @@ class InvalidProduct(DomainError):
     title = "Invalid product"
     message_zh = "产品参数不正确：{reason}"
     message_en = "The product is not valid: {reason}"
+
+
+class StepUpRequired(DomainError):
+    code = "step_up_required"
+    status = 401
+    title = "Confirm with a second factor"
+    message_zh = "大额购买需要验证：请输入短信验证码（或使用通行密钥）后再次提交"
+    message_en = (
+        "A large purchase needs a second factor: send the SMS code (or a passkey) "
+        "with the challenge and submit again"
+    )

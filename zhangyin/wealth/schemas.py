@@ -201,6 +201,12 @@ class SubscriptionCreate(StrictBody):
         default=None, description="The paying account; leave out when paying from the pension"
     )
     from_pension: StrictBool = False
+    challenge_id: Annotated[str, Field(pattern=r"^[0-9a-f-]{36}$")] | None = Field(
+        default=None,
+        description="Purchases of 50,000.00 or more: the step-up challenge from the first try",
+    )
+    sms_code: Annotated[str, Field(pattern=r"^[0-9]{6}$")] | None = None
+    passkey_assertion: dict[str, Any] | None = Field(default=None, max_length=20)
 
 
 class RedemptionCreate(StrictBody):

@@ -19,6 +19,7 @@ import calendar as month_calendar
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 import uuid_utils
 from sqlalchemy import func, select
@@ -27,6 +28,8 @@ from sqlalchemy.orm import Session
 from zhangyin import events
 from zhangyin.clock import SHANGHAI, business_date
 from zhangyin.errors import DomainError
+from zhangyin.identity import service as identity
+from zhangyin.identity.service import StepUpBinding
 from zhangyin.ledger import service as ledger
 from zhangyin.ledger.models import AccountKind
 from zhangyin.money import Money, format_minor
@@ -47,6 +50,7 @@ from zhangyin.wealth.errors import (
     ProductNotOnSale,
     RedemptionNotAllowed,
     RiskAssessmentRequired,
+    StepUpRequired,
     SuitabilityMismatch,
     WealthAccountNotFound,
 )
@@ -77,6 +81,33 @@ SETTLEMENT_MONTHS = (3, 6, 9, 12)
 SETTLEMENT_DAY = 20
 #: Where a refused customer is sent to (re)take the questionnaire; part of the refusal.
 QUESTIONNAIRE_PATH = "/v1/wealth/risk-questionnaire"
+#: Purchases of this much or more (in minor units) need a fresh second factor (step-up).
+STEP_UP_THRESHOLD_MINOR = 5_000_000  # 50,000.00
+
+
+def needs_step_up(amount: Money, in_pension: bool) -> bool:
+    """Large purchases with the customer's own money are confirmed with a second factor;
+    pension money cannot leave the pension, so it needs none."""
+    return not in_pension and amount.minor >= STEP_UP_THRESHOLD_MINOR
+
+
+@dataclass(frozen=True)
+class StepUpProof:
+    """The answer to a step-up challenge: an SMS code or a passkey assertion."""
+
+    challenge_id: str
+    sms_code: str | None = None
+    passkey_assertion: dict[str, Any] | None = None
+
+
+def step_up_binding(product_code: str, amount: Money) -> StepUpBinding:
+    """What the second factor approves: this purchase of this product for this amount."""
+    return StepUpBinding(
+        operation="wealth.subscribe",
+        amount_minor=amount.minor,
+        currency=amount.currency,
+        payee=product_code,
+    )
 
 
 def _new_id() -> str:
@@ -306,8 +337,13 @@ def subscribe(
     account_id: int | None,
     in_pension: bool,
     now: datetime,
+    step_up: StepUpProof | None = None,
 ) -> WealthOrder:
-    """Buy a product: checks, then the money moves to the product now; units come at T+1."""
+    """Buy a product: checks, then the money moves to the product now; units come at T+1.
+
+    A large purchase from the customer's own account needs `step_up`, the proof of
+    a second factor bound to this product and amount (the API starts the challenge).
+    """
     product = get_product(session, product_code)
     kind = ProductKind(product.kind)
     if product.status != ProductStatus.ON_SALE:
@@ -331,6 +367,17 @@ def subscribe(
     if refusal is not None:
         raise refusal
     _check_disclosure(session, customer_id, product)
+    if needs_step_up(amount, in_pension):
+        if step_up is None:
+            raise StepUpRequired()
+        identity.verify_step_up(
+            session,
+            customer_id,
+            step_up.challenge_id,
+            step_up_binding(product.code, amount),
+            sms_code=step_up.sms_code,
+            passkey_assertion=step_up.passkey_assertion,
+        )
     if in_pension:
         paying = pension_account(session, customer_id).ledger_account_id
     else:
