@@ -85,6 +85,7 @@ def test_metric_definitions_on_the_database(db: Database) -> None:
     ]
 
 
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
 def test_aggregating_again_replaces_rather_than_adds(db: Database) -> None:
     db.run(lambda s: service.record_events(s, week_of_events()))
     end = MONDAY + timedelta(days=6)
