@@ -39,6 +39,8 @@ $(CONSOLE_BUILT): $(CONSOLE_SOURCES)
 	cd $(CONSOLE_DIR) && npm ci --no-audit --no-fund --loglevel=error && npm run --silent build
 
 frontend: $(APP_BUILT) $(CONSOLE_BUILT)
+# Whatever serves or tests the app (run, pytest, e2e) serves the console too: build it as well.
+$(APP_BUILT): | $(CONSOLE_BUILT)
 
 frontend-check: $(APP_DEPS)
 	cd $(APP_DIR) && npx eslint . && npx prettier --check "src/**/*.{ts,vue,css}" "tests/**/*.ts" "*.{ts,js}" \
