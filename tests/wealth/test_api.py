@@ -178,6 +178,21 @@ def test_a_suspended_product_is_not_sold_and_console_manages_the_shelf(
     assert nav.status_code == 201 and nav.json()["nav"] == "1.0234"
     batch = client.post("/v1/console/wealth/batch", headers=staff)
     assert batch.status_code == 200
+    # new documents: the customer must read them again before buying
+    documents = client.put(
+        "/v1/console/wealth/products/TD-3M/documents",
+        json={"document_version": "v2"},
+        headers=staff,
+    )
+    assert documents.status_code == 200 and documents.json()["document_version"] == "v2"
+    unread = client.post(
+        "/v1/wealth/orders",
+        json={"product_code": "TD-3M", "amount": "1000.00", "account_id": account_id},
+        headers={**headers, **_idem()},
+    )
+    assert unread.status_code == 409 and unread.json()["code"] == "disclosure_required"
+    refusals = client.get("/v1/console/wealth/suitability-refusals", headers=viewer)
+    assert refusals.status_code == 200
     assert _balance(client, headers, account_id) == "50000.00"
 
 

@@ -240,6 +240,26 @@ def test_pension_api_cap_statement_and_refusals(client: TestClient, db: Database
     assert statement.json()["deductible"] == "12000.00"
     assert client.get("/v1/wealth/pension", headers=headers).json()["balance"] == "12000.00"
     assert balance(db, account_id) == 0
+    # staff who checked the emigration documents pay it out, 3% withheld, audited
+    from tests.identity.factories import staff_headers
+
+    staff = staff_headers(client, db, "operator")
+    paid_out = client.post(
+        f"/v1/console/wealth/pension/{customer.customer_id}/withdrawals",
+        json={"to_account_id": account_id, "amount": "1000.00", "reason": "emigration"},
+        headers={**staff, "Idempotency-Key": uuid.uuid4().hex},
+    )
+    assert paid_out.status_code == 201, paid_out.text
+    assert paid_out.json()["tax_withheld"] == "30.00"
+    assert balance(db, account_id) == 97_000
+    viewer = staff_headers(client, db, "viewer")
+    refused = client.post(
+        f"/v1/console/wealth/pension/{customer.customer_id}/withdrawals",
+        json={"to_account_id": account_id, "amount": "1000.00", "reason": "emigration"},
+        headers={**viewer, "Idempotency-Key": uuid.uuid4().hex},
+    )
+    assert refused.status_code == 403
+    assert balance(db, account_id) == 97_000
 
 
 def _fund_only(session: object, account_id: int) -> None:

@@ -35,6 +35,7 @@ from zhangyin.wealth.schemas import (
     BatchOut,
     CheckupOut,
     ContributionCreate,
+    DocumentsUpdate,
     HoldingDetailOut,
     HoldingOut,
     HoldingsOut,
@@ -585,6 +586,28 @@ def console_product_status(
             "wealth.product.status",
             f"wealth_product:{product_code}",
             {"status": body.status},
+        )
+        return ProductOut.of(product)
+
+    return db.run(work)
+
+
+@console_router.put(
+    "/products/{product_code}/documents",
+    response_model=ProductOut,
+    summary="Publish a new version of the product documents (customers must read it again)",
+)
+def console_product_documents(
+    product_code: ProductCodePath, body: DocumentsUpdate, staff: WealthManage, db: DbDep
+) -> ProductOut:
+    def work(s: Session) -> ProductOut:
+        product = catalogue.publish_documents(s, product_code, body.document_version)
+        audit(
+            s,
+            staff,
+            "wealth.product.documents",
+            f"wealth_product:{product_code}",
+            {"version": body.document_version},
         )
         return ProductOut.of(product)
 

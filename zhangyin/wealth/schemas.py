@@ -602,6 +602,10 @@ class ProductStatusUpdate(StrictBody):
     status: Literal["on_sale", "suspended"]
 
 
+class DocumentsUpdate(StrictBody):
+    document_version: Annotated[str, Field(min_length=1, max_length=20, pattern=r"^[\w.-]+$")]
+
+
 class NavCreate(StrictBody):
     nav_date: date
     nav: Annotated[str, Field(pattern=r"^\d{1,4}\.\d{4}$", examples=["1.0234"])]
