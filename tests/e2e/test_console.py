@@ -1,6 +1,6 @@
 """The console in Chromium: log in as staff → the dashboard shows figures → an operator
 drafts and submits a banner, an admin approves it → the app's GET /v1/app/home-config
-serves it.
+serves it; a risk analyst approves a held transfer from the review queue → it completes.
 
 Its own server (like conftest's) so that staff and a week of channel history exist
 before it starts.
@@ -59,7 +59,7 @@ def console_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120  # a loaded 2-core machine starts slowly
     while True:
         try:
             if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
@@ -89,7 +89,8 @@ def _seed(url: str) -> None:
     from zhangyin.identity import service as identity
 
     db = Database(url)
-    for username, role in (("e2e-operator", "operator"), ("e2e-admin", "admin")):
+    staff = (("e2e-operator", "operator"), ("e2e-admin", "admin"), ("e2e-analyst", "risk_analyst"))
+    for username, role in staff:
         db.run(
             lambda s, u=username, r=role: identity.create_staff(
                 s, username=u, name="运营", password=PASSWORD, roles=[r]
@@ -161,3 +162,43 @@ def test_staff_logs_in_sees_dashboard_and_publishes_a_banner(
 
     home = httpx.get(f"{console_server}/v1/app/home-config").json()
     assert [b["title"] for b in home["banners"]] == ["端到端横幅"]
+
+
+def test_risk_analyst_releases_a_held_transfer_from_the_queue(
+    console_server: str, chromium: Any
+) -> None:
+    from tests.e2e.support import api_customer, deposit
+
+    payer, payee = api_customer(console_server), api_customer(console_server)
+    deposit(console_server, payer, payer.account_number, "20000.00")
+    held = httpx.post(
+        f"{console_server}/v1/transfers",
+        json={
+            "from_account_id": payer.account_id,
+            "to_account_number": payee.account_number,
+            "to_name": payee.name,
+            "amount": "6000.00",
+        },
+        headers=payer.headers(),
+    )
+    assert held.status_code == 201, held.text
+    assert held.json()["status"] == "held_for_review"  # a large first transfer of a new customer
+
+    analyst = _login(chromium, console_server, "e2e-analyst")
+    analyst.click("[data-test=nav-risk]")
+    case = analyst.locator("[data-test=risk-cases] tr", has_text=payee.name)
+    case.wait_for()
+    case.locator("[data-test=case-approve]").click()
+    case.wait_for(state="detached")
+
+    deadline = time.monotonic() + 30
+    status = ""
+    while time.monotonic() < deadline:
+        status = httpx.get(
+            f"{console_server}/v1/transfers/{held.json()['id']}",
+            headers={"Authorization": f"Bearer {payer.token}"},
+        ).json()["status"]
+        if status == "completed":
+            break
+        time.sleep(0.5)
+    assert status == "completed"
