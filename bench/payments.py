@@ -25,6 +25,7 @@ import re
 import secrets
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -151,6 +152,7 @@ def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
         "LOG_LEVEL": "WARNING",
         "ZHANGYIN_CLEARING_URL": "http://127.0.0.1:9",  # no clearing house: jobs back off
     }
+    log = tempfile.NamedTemporaryFile(prefix="zy-bench-server-", suffix=".log", delete=False)  # noqa: SIM115
     process = subprocess.Popen(
         [
             sys.executable,
@@ -168,8 +170,8 @@ def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
             "--no-access-log",
         ],
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stdout=log,
+        stderr=log,  # a file, not a pipe: a full pipe would stall the server
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -179,9 +181,7 @@ def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
         except httpx.HTTPError:
             time.sleep(0.2)
     process.kill()
-    raise SystemExit(
-        "server did not start: " + (process.stderr.read().decode() if process.stderr else "")
-    )
+    raise SystemExit(f"server did not start; see {log.name}")
 
 
 async def http_phase(
