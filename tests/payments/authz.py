@@ -21,12 +21,16 @@ def risk_says(outcome: str) -> Iterator[None]:
     def decide(session: Any, caller: Any, payment: Any, *, new_payee: bool) -> Any:
         return service.RiskVerdict(None, outcome, [])
 
-    original = service._risk_decision
+    def decide_operation(session: Any, caller: Any, **facts: Any) -> Any:
+        return service.RiskVerdict(None, outcome, [])
+
+    originals = (service._risk_decision, service.assess_operation)
     service._risk_decision = decide  # type: ignore[assignment]
+    service.assess_operation = decide_operation  # type: ignore[assignment]
     try:
         yield
     finally:
-        service._risk_decision = original  # type: ignore[assignment]
+        service._risk_decision, service.assess_operation = originals  # type: ignore[assignment]
 
 
 def _idem() -> dict[str, str]:
@@ -151,11 +155,12 @@ def a_saved_bill_account(world: World, owner: Customer) -> Target:
 @owned_object("/v1/cardless-withdrawals/{withdrawal_id}/cancel", "POST")
 def a_cardless_code(world: World, owner: Customer) -> Target:
     account = _account(world, owner)
-    made = world.client.post(
-        "/v1/cardless-withdrawals",
-        json={"account_id": account["id"], "amount": "100.00"},
-        headers={**owner.headers, **_idem()},
-    )
+    with risk_says("allow"):
+        made = world.client.post(
+            "/v1/cardless-withdrawals",
+            json={"account_id": account["id"], "amount": "100.00"},
+            headers={**owner.headers, **_idem()},
+        )
     assert made.status_code == 201, made.text
     return Target({"withdrawal_id": made.json()["id"]})
 

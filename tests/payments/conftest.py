@@ -46,3 +46,8 @@ def _risk_engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
         return service.RiskVerdict(None, "allow", [])
 
     monkeypatch.setattr(service, "_risk_decision", allow)
+
+    def allow_operation(session: Any, caller: Any, **facts: Any) -> service.RiskVerdict:
+        return service.RiskVerdict(None, "allow", [])
+
+    monkeypatch.setattr(service, "assess_operation", allow_operation)

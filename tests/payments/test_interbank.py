@@ -272,3 +272,21 @@ def test_delayed_interbank_transfer_goes_to_clearing_when_due(
     run_payment_jobs(db, gateway_for(sim))
     assert status_of(client, a, body["id"])["status"] == "completed"
     assert balance(db, a.account_id) == 99_000
+
+
+def test_a_message_the_clearing_house_refuses_outright_rejects_the_transfer(
+    client: TestClient, db: Database, sim: RunningSimulator
+) -> None:
+    a = customer(client, db)
+    body = send(client, a, *WANG)
+    # Submitted under another participant's name, the clearing house refuses it (422).
+    impostor = clearing.HttpClearingGateway(sim.url, "PCBCCNBJ")
+    done = run_payment_jobs(db, impostor)
+    assert done["clearing_sent"] == 0
+    detail = status_of(client, a, body["id"])
+    assert detail["status"] == "rejected" and detail["reason"] == "clearing_refused"
+    assert available(db, a.account_id) == 100_000
+    # Nothing is retried afterwards.
+    assert run_payment_jobs(db, gateway_for(sim))["clearing_sent"] == 0
+    assert sim.house.seen == set() and sim.house.pending == []
+    assert_books_balance(db)

@@ -149,3 +149,24 @@ def test_the_real_risk_engine_decides_and_hears_what_became_of_it(
         "rejected": "blocked",
     }[body["status"]]
     assert decision.status == expected
+
+
+@pytest.mark.parametrize("outcome", ["challenge", "hold", "block"])
+def test_cardless_cash_needs_a_plain_allow(
+    client: TestClient, db: Database, monkeypatch: pytest.MonkeyPatch, outcome: str
+) -> None:
+    a = customer(client, db)
+
+    def decide(session: Any, caller: Any, **facts: Any) -> service.RiskVerdict:
+        assert facts["operation"] == "cardless_cash"
+        return service.RiskVerdict(None, outcome, [])
+
+    monkeypatch.setattr(service, "assess_operation", decide)
+    refused = client.post(
+        "/v1/cardless-withdrawals",
+        json={"account_id": a.account_id, "amount": "100.00"},
+        headers={**a.headers, **idem()},
+    )
+    assert refused.status_code == 422 and refused.json()["code"] == "cardless_refused"
+    assert available(db, a.account_id) == 100_000
+    assert client.get("/v1/cardless-withdrawals", headers=a.headers).json() == []

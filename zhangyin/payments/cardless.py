@@ -23,7 +23,13 @@ from zhangyin.clock import utcnow
 from zhangyin.ledger import service as ledger
 from zhangyin.ledger.models import AccountKind
 from zhangyin.money import Money
-from zhangyin.payments.errors import CardlessCodeInvalid, CardlessNotActive, CardlessNotFound
+from zhangyin.payments import service
+from zhangyin.payments.errors import (
+    CardlessCodeInvalid,
+    CardlessNotActive,
+    CardlessNotFound,
+    CardlessRefusedByRisk,
+)
 from zhangyin.payments.models import CardlessStatus, CardlessWithdrawal
 from zhangyin.payments.service import Caller, _check_limits, customer_account, derive_key
 
@@ -84,6 +90,20 @@ def create_withdrawal(
 ) -> CardlessView:
     account = customer_account(session, caller, account_id)
     _check_limits(session, caller.customer_id, amount, utcnow())
+    verdict = service.assess_operation(
+        session,
+        caller,
+        operation="cardless_cash",
+        account_id=account.id,
+        amount=amount,
+        payee_account_number=None,
+        payee_name=None,
+        payee_bank_code=None,
+        occurred_at=utcnow(),
+    )
+    if verdict.outcome != "allow":
+        # Cash cannot be recalled once paid out: anything short of allow is a no here.
+        raise CardlessRefusedByRisk()
     cash = ledger.bank_account(session, AccountKind.BANK_CASH, amount.currency)
     withdrawal_id = str(uuid_utils.uuid7())
     held = ledger.hold(

@@ -197,6 +197,14 @@ class CardlessNotFound(DomainError):
     message_en = "The cardless withdrawal does not exist"
 
 
+class CardlessRefusedByRisk(DomainError):
+    code = "cardless_refused"
+    status = 422
+    title = "Cardless withdrawal not available"
+    message_zh = "为保障资金安全，暂不能办理无卡取款，请携带银行卡或到柜台办理"
+    message_en = "For your safety cardless cash is not available now; use your card or a branch"
+
+
 class CardlessNotActive(DomainError):
     code = "cardless_not_active"
     status = 409

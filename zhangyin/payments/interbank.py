@@ -145,9 +145,32 @@ def send_pending(db: Database, gateway: clearing.ClearingGateway, limit: int = 1
             log.warning("clearing house unreachable", extra={"error": str(exc)[:200]})
             db.run(lambda s, m=message_id: _back_off(s, m))  # type: ignore[misc]
             break  # it is down: try the rest on the next round
+        except clearing.MessageInvalid as exc:
+            # A final refusal: retrying the same message cannot succeed.
+            log.error("clearing house refused a message", extra={"error": str(exc)[:200]})
+            db.run(lambda s, m=message_id: _refused(s, m))  # type: ignore[misc]
+            continue
         db.run(lambda s, m=message_id: _mark_sent(s, m))  # type: ignore[misc]
         sent += 1
     return sent
+
+
+def _refused(session: Session, message_id: str) -> None:
+    """The clearing house refused a message outright: its transfer is rejected, money released."""
+    message = session.get(ClearingMessage, message_id, with_for_update=True)
+    if message is None or message.sent_at is not None:
+        return
+    message.sent_at = utcnow()
+    if message.transfer_id is None:
+        return
+    payment = _lock_payment(session, message.transfer_id)
+    if payment.status != TransferStatus.PROCESSING or payment.ledger_transfer_id is None:
+        return
+    if ledger.get_transfer(session, payment.ledger_transfer_id).status == "pending":
+        ledger.void_hold(session, payment.ledger_transfer_id)
+    payment.reason = "clearing_refused"
+    _set_status(session, payment, TransferStatus.REJECTED, "清算系统拒收 / refused by clearing")
+    _record_risk_outcome(session, payment)
 
 
 def _back_off(session: Session, message_id: str) -> None:
@@ -222,7 +245,17 @@ def _apply(session: Session, participant: str, message: clearing.FeedMessage) ->
         )
     )
     session.flush()
-    handler(session, message.xml)
+    savepoint = session.begin_nested()
+    try:
+        handler(session, message.xml)
+        savepoint.commit()
+    except DomainError as exc:
+        # Keep the feed moving: the message stays on record for an operator to resolve.
+        savepoint.rollback()
+        log.error(
+            "clearing message could not be applied",
+            extra={"message_id": document_id, "error": exc.detail("en-US")},
+        )
 
 
 def _document_id(xml: str, kind: str) -> str:
@@ -251,6 +284,9 @@ def _on_status_report(session: Session, xml: str) -> None:
         if payment is None:
             continue  # a status of an incoming credit we answered, or unknown
         if payment.status != TransferStatus.PROCESSING or payment.ledger_transfer_id is None:
+            continue
+        if ledger.get_transfer(session, payment.ledger_transfer_id).status != "pending":
+            log.error("status report for a released hold", extra={"transfer_id": payment.id})
             continue
         if report.status in ("ACSC", "ACCP", "ACSP"):
             ledger.post_hold(session, payment.ledger_transfer_id)

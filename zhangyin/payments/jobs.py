@@ -48,7 +48,7 @@ def run_payment_jobs(db: Database, gateway: ClearingGateway | None = None) -> di
             done[name] = job()
         except ClearingUnreachable as exc:
             # The clearing house is down: transfers stay `processing` and are retried.
-            log.warning("clearing house unreachable", extra={"job": name, "error": str(exc)[:200]})
+            log.info("clearing house unreachable", extra={"job": name, "error": str(exc)[:200]})
             done[name] = 0
         except Exception:
             log.exception("payments job failed", extra={"job": name})

@@ -282,6 +282,32 @@ def _risk_decision(
     new_payee: bool,
 ) -> RiskVerdict:
     """Ask the risk domain for a decision on this payment before any money moves."""
+    return assess_operation(
+        session,
+        caller,
+        operation=_RISK_OPERATIONS[payment.kind],
+        account_id=payment.from_account_id,
+        amount=Money(payment.amount_minor, payment.currency),
+        payee_account_number=payment.to_account_number,
+        payee_name=payment.to_name,
+        payee_bank_code=payment.to_bank_code or OUR_BANK_CODE,
+        occurred_at=payment.created_at,
+    )
+
+
+def assess_operation(
+    session: Session,
+    caller: Caller,
+    *,
+    operation: str,
+    account_id: int,
+    amount: Money,
+    payee_account_number: str | None,
+    payee_name: str | None,
+    payee_bank_code: str | None,
+    occurred_at: datetime,
+) -> RiskVerdict:
+    """The risk engine's decision on any money-moving operation (allow when none is installed)."""
     risk = _risk_service()
     if risk is None:
         return RiskVerdict(None, "allow", [])
@@ -289,18 +315,18 @@ def _risk_decision(
 
     profile = identity.risk_profile(session, caller.customer_id, caller.device_id)
     context = risk.RiskContext(
-        operation=_RISK_OPERATIONS[payment.kind],
+        operation=operation,
         customer_id=caller.customer_id,
-        account_id=payment.from_account_id,
-        amount_minor=payment.amount_minor,
-        currency=payment.currency,
-        payee_account_number=payment.to_account_number,
-        payee_name=payment.to_name,
-        payee_bank_code=payment.to_bank_code or OUR_BANK_CODE,
+        account_id=account_id,
+        amount_minor=amount.minor,
+        currency=amount.currency,
+        payee_account_number=payee_account_number,
+        payee_name=payee_name,
+        payee_bank_code=payee_bank_code,
         device_id=caller.device_id,
         ip=caller.ip,
         channel=caller.channel,
-        occurred_at=payment.created_at,
+        occurred_at=occurred_at,
         customer_since=profile.customer_since,
         kyc_level=_KYC_LEVELS.get(str(profile.kyc_level)),
         device_first_seen_at=profile.device_first_seen_at,
@@ -486,6 +512,10 @@ def _set_status(
     session.add(
         TransferEvent(transfer_id=payment.id, status=status.value, detail=detail, created_at=now)
     )
+    # A payment created in this transaction shows its timeline without reading it back.
+    fresh = session.info.setdefault("payments_fresh_timeline", {})
+    if payment.id in fresh:
+        fresh[payment.id].append(TimelineEntry(status.value, detail, now))
     events.emit(
         session,
         f"payments.transfer.{status.value}",
@@ -506,7 +536,10 @@ def _set_status(
 
 def _view(session: Session, payment: PaymentTransfer, *, timeline: bool = True) -> TransferView:
     entries: list[TimelineEntry] = []
-    if timeline:
+    fresh = session.info.get("payments_fresh_timeline", {}).get(payment.id)
+    if timeline and fresh is not None:
+        entries = list(fresh)
+    elif timeline:
         rows = session.scalars(
             select(TransferEvent)
             .where(TransferEvent.transfer_id == payment.id)
@@ -644,6 +677,7 @@ def _create(
         created_at=now,
         updated_at=now,
     )
+    session.info.setdefault("payments_fresh_timeline", {})[payment.id] = []
     # The row is added once its status is known: one INSERT, no UPDATE after it.
     new_payee = (
         session.scalar(
