@@ -63,6 +63,7 @@ const zh = {
     status: '状态',
   },
   customers: { search: '手机号或账号', find: '查询', reveal: '查看完整信息', reason: '查看原因' },
+  staff: { title: '员工与角色', name: '姓名', role: '角色', create: '新增员工' },
   risk: { queue: '待审核交易', approve: '放行', reject: '拒绝', escalate: '升级', rules: '规则', dryRun: '规则试运行（近30天）' },
 }
 
@@ -140,6 +141,7 @@ const en: typeof zh = {
     reveal: 'Reveal full data',
     reason: 'Reason',
   },
+  staff: { title: 'Staff and roles', name: 'Name', role: 'Roles', create: 'Add staff' },
   risk: {
     queue: 'Held for review',
     approve: 'Approve',

@@ -2,6 +2,7 @@ import { createApp } from 'vue'
 import { createRouter, createWebHistory } from 'vue-router'
 import ElementPlus from 'element-plus'
 import 'element-plus/dist/index.css'
+import zhCn from 'element-plus/es/locale/lang/zh-cn'
 import App from './App.vue'
 import { i18n } from './i18n'
 import { loggedIn } from './api'
@@ -25,4 +26,4 @@ const router = createRouter({
 })
 router.beforeEach((to) => (to.path !== '/login' && !loggedIn() ? '/login' : true))
 
-createApp(App).use(router).use(i18n).use(ElementPlus).mount('#app')
+createApp(App).use(router).use(i18n).use(ElementPlus, { locale: zhCn }).mount('#app')
