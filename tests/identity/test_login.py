@@ -249,3 +249,34 @@ def test_password_reset_needs_code_and_id_and_ends_every_session(
         assert me.status_code == 401
     assert _login(client, customer.phone, PASSWORD, customer.device_id).status_code == 401
     assert _login(client, customer.phone, "NewPass2026x", customer.device_id).status_code == 201
+
+
+def test_devices_are_listed_by_name(client: TestClient, db: Database) -> None:
+    customer = register(client, db)
+    named = client.post(
+        "/v1/sessions",
+        json={
+            "phone": customer.phone,
+            "password": customer.password,
+            "device_id": device_id(),
+            "device_name": "华为 Mate 60",
+        },
+    )
+    assert named.json()["code"] == "second_factor_required"
+    client.post(
+        "/v1/sessions",
+        json={"phone": customer.phone, "password": customer.password, "device_id": device_id()},
+        headers={"User-Agent": "ZhangyinApp/1.0 (iPhone; iOS 18)\x07"},
+    )
+    names = [d["name"] for d in client.get("/v1/me/devices", headers=customer.headers).json()]
+    assert names[1:] == ["华为 Mate 60", "ZhangyinApp/1.0 (iPhone; iOS 18)"]
+    bad = client.post(
+        "/v1/sessions",
+        json={
+            "phone": customer.phone,
+            "password": customer.password,
+            "device_id": device_id(),
+            "device_name": "<script>alert(1)</script>",
+        },
+    )
+    assert bad.status_code == 422

@@ -8,6 +8,7 @@ tokens) before the refusal is raised; see `service.Outcome`.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -113,6 +114,16 @@ def _grant_response(
     return response
 
 
+_UNPRINTABLE = re.compile(r"[^\x20-\x7e\u4e00-\u9fff]")
+
+
+def _device_name(request: Request, given: str | None) -> str:
+    """The name the app gave the device, or a cleaned-up User-Agent."""
+    if given:
+        return given
+    return _UNPRINTABLE.sub("", request.headers.get("user-agent", ""))[:60]
+
+
 def _login_limits(request: Request, limiter: LimiterDep, policy: PolicyDep, subject: str) -> None:
     limiter.check(Limit("login-ip", policy.login_per_ip_per_minute, 60), client_ip(request))
     limiter.check(Limit("login-subject", policy.login_per_phone_per_15min, 900), subject)
@@ -165,6 +176,7 @@ def register(
     limiter.check(Limit("register-ip", policy.sms_per_ip_per_hour, 3600), client_ip(request))
     prefix = get_settings_of(request).account_number_prefix
     counters = limiter.store
+    device_name = _device_name(request, body.device_name)
 
     def work(session: Session) -> tuple[int, RegistrationOut]:
         result = service.register_customer(
@@ -179,6 +191,7 @@ def register(
             policy=policy,
             counters=counters,
             number_prefix=prefix,
+            device_name=device_name,
         )
         return 201, RegistrationOut(
             customer=CustomerOut.of(result.customer), account=AccountSummaryOut.of(result.account)
@@ -246,6 +259,7 @@ def create_session(
             device_key=body.device_id,
             ip=ip,
             policy=policy,
+            device_name=_device_name(request, body.device_name),
         )
     )
     return _grant_response(request, outcome)
@@ -298,6 +312,7 @@ def create_session_by_sms(
             ip=ip,
             policy=policy,
             counters=limiter.store,
+            device_name=_device_name(request, body.device_name),
         )
     )
     return _grant_response(request, outcome)
@@ -561,6 +576,7 @@ def passkey_login(
             device_key=body.device_id,
             ip=ip,
             policy=policy,
+            device_name=_device_name(request, body.device_name),
         )
     )
     return _grant_response(request, outcome)

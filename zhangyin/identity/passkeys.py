@@ -251,6 +251,7 @@ def login(
     device_key: str,
     ip: str,
     policy: IdentityPolicy,
+    device_name: str = "",
 ) -> service.Outcome:
     challenge = _live_challenge(session, challenge_id, ChallengeKind.PASSKEY_LOGIN, None)
     if challenge is None or challenge.webauthn_challenge is None:
@@ -266,7 +267,7 @@ def login(
         or service.is_locked(customer)
     ):
         return service.Outcome(refused=PasskeyRejected())
-    device = service.touch_device(session, customer.id, device_key, trust=True)
+    device = service.touch_device(session, customer.id, device_key, trust=True, name=device_name)
     grant = service.login_succeeded(session, customer, device, ("passkey",), ip, policy)
     return service.Outcome(grant=grant)
 

@@ -62,18 +62,21 @@ class CustomerCreate(StrictBody):
     device_id: DeviceKey | None = Field(
         default=None, description="The registering device; it becomes trusted"
     )
+    device_name: Label | None = None
 
 
 class PasswordLogin(StrictBody):
     phone: Phone
     password: Password
     device_id: DeviceKey
+    device_name: Label | None = Field(default=None, description="e.g. iPhone 15")
 
 
 class SmsLogin(StrictBody):
     phone: Phone
     sms_code: SmsCode
     device_id: DeviceKey
+    device_name: Label | None = Field(default=None, description="e.g. iPhone 15")
 
 
 class SecondFactor(StrictBody):
@@ -135,6 +138,7 @@ class PasskeyLogin(StrictBody):
     challenge_id: Uuid
     credential: dict[str, Any]
     device_id: DeviceKey
+    device_name: Label | None = Field(default=None, description="e.g. iPhone 15")
 
 
 class StaffLogin(StrictBody):

@@ -536,6 +536,7 @@ def register_customer(
     policy: IdentityPolicy,
     counters: CounterStore,
     number_prefix: str = "621688",
+    device_name: str = "",
 ) -> Registration:
     """Open a personal customer (Class II by default) with a CNY current account."""
     check_phone(phone)
@@ -555,6 +556,7 @@ def register_customer(
         password=password,
         privacy_version=privacy_version,
         device_key=device_key,
+        device_name=device_name,
         number_prefix=number_prefix,
     )
 
@@ -570,6 +572,7 @@ def create_customer(
     device_key: str | None = None,
     kyc_level: KycLevel = KycLevel.II,
     number_prefix: str = "621688",
+    device_name: str = "",
 ) -> Registration:
     """Create a personal customer and open their CNY current account.
 
@@ -607,7 +610,7 @@ def create_customer(
     session.add(Consent(customer_id=customer.id, policy_version=privacy_version, accepted_at=now))
     if device_key:
         # The registration code proved the phone on this device, and the password was set on it.
-        touch_device(session, customer.id, device_key, trust=True)
+        touch_device(session, customer.id, device_key, trust=True, name=device_name)
     account = ledger.open_account(
         session,
         kind=AccountKind.CUSTOMER_CURRENT,
@@ -678,7 +681,7 @@ def reset_password(
 
 
 def touch_device(
-    session: Session, customer_id: str, device_key: str, *, trust: bool = False
+    session: Session, customer_id: str, device_key: str, *, trust: bool = False, name: str = ""
 ) -> Device:
     now = utcnow()
     device = session.scalar(
@@ -689,7 +692,7 @@ def touch_device(
             id=_new_id(),
             customer_id=customer_id,
             device_key=device_key,
-            name="",
+            name=name[:60],
             first_seen_at=now,
             last_seen_at=now,
         )
@@ -961,6 +964,7 @@ def login_with_password(
     device_key: str,
     ip: str,
     policy: IdentityPolicy,
+    device_name: str = "",
 ) -> Outcome:
     customer = _by_phone(session, phone) if PHONE_RE.match(phone) else None
     # Verify even for an unknown phone so that timing does not tell who is registered.
@@ -972,7 +976,7 @@ def login_with_password(
         return Outcome(refused=LoginFailed())
     if customer.password_hash and passwords.needs_rehash(customer.password_hash):
         customer.password_hash = passwords.hash_password(password)
-    device = touch_device(session, customer.id, device_key)
+    device = touch_device(session, customer.id, device_key, name=device_name)
     if _is_trusted(device):
         return Outcome(grant=login_succeeded(session, customer, device, ("pwd",), ip, policy))
     challenge = _second_factor_challenge(session, customer, device_key, "pwd", policy)
@@ -990,6 +994,7 @@ def login_with_sms_code(
     ip: str,
     policy: IdentityPolicy,
     counters: CounterStore,
+    device_name: str = "",
 ) -> Outcome:
     """SMS-code login: one factor, so only from a device that is already trusted."""
     customer = _by_phone(session, phone) if PHONE_RE.match(phone) else None
@@ -999,7 +1004,7 @@ def login_with_sms_code(
     if not ok:
         _register_failure(session, customer, policy)
         return Outcome(refused=LoginFailed())
-    device = touch_device(session, customer.id, device_key)
+    device = touch_device(session, customer.id, device_key, name=device_name)
     if not _is_trusted(device):
         if customer.totp_enabled:
             challenge = _second_factor_challenge(session, customer, device_key, "sms", policy)
