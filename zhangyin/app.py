@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import os
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -30,6 +32,7 @@ from zhangyin.errors import (
     MoneyProblem,
     NotFound,
     PayloadTooLarge,
+    RequestTimeout,
     ServiceUnavailable,
     UnsupportedMediaType,
     pick_language,
@@ -137,21 +140,30 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
-        if await asyncio.to_thread(_dependency_down, request, exc):
+        down = _dependency_down(exc)
+        if down is None:  # only a ping can tell; it may wait for a connect timeout
+            down = not await asyncio.to_thread(request.app.state.db.ping)
+        if down:
             log.warning("dependency unavailable", extra={"error": repr(exc)[:300]})
             return problem_response(request, ServiceUnavailable())
         log.error("unhandled error", exc_info=exc)
         response = problem_response(request, InternalError())
         response.headers["Connection"] = "close"  # the server drops it after a 500: say so
+        # Answered outside EdgeMiddleware (by Starlette's outermost middleware): add its headers.
+        for name, value in EdgeMiddleware.SECURITY_HEADERS:
+            response.headers[name.decode()] = value.decode()
+        if request.headers.get("x-forwarded-proto") == "https" or request.url.scheme == "https":
+            response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+        response.headers["X-Request-ID"] = request_id_var.get() or uuid.uuid4().hex
         return response
 
 
-def _dependency_down(request: Request, exc: BaseException) -> bool:
+def _dependency_down(exc: BaseException) -> bool | None:
     """True when an error comes from a database or Redis that cannot be reached, even wrapped.
 
     Code that catches a database error and carries on (a fail-safe) meets the dead
     connection again as `PendingRollbackError`; that is an outage too if the database
-    does not answer a ping now. Everything else stays a 500.
+    does not answer a ping now (None: ask the database). Everything else stays a 500.
     """
     from redis.exceptions import ConnectionError as RedisConnectionError
     from redis.exceptions import TimeoutError as RedisTimeoutError
@@ -167,7 +179,7 @@ def _dependency_down(request: Request, exc: BaseException) -> bool:
     if any(isinstance(e, RedisConnectionError | RedisTimeoutError) for e in chain):
         return True
     if any(isinstance(e, PendingRollbackError) for e in chain):
-        return not request.app.state.db.ping()
+        return None
     return False
 
 
@@ -195,9 +207,10 @@ class EdgeMiddleware:
         b"script-src 'self' 'unsafe-inline' https:; frame-ancestors 'none'"
     )
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, request_timeout: float = 30.0) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.request_timeout = request_timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -236,7 +249,7 @@ class EdgeMiddleware:
             if declared is not None and (
                 not declared.isdigit() or int(declared) > self.max_body_bytes
             ):
-                await self._reject_too_large(scope, receive, send_wrapper)
+                await self._reject(scope, receive, send_wrapper, PayloadTooLarge())
                 return
             received = 0
 
@@ -250,9 +263,14 @@ class EdgeMiddleware:
                 return message
 
             try:
-                await self.app(scope, limited_receive, send_wrapper)
+                app_receive = await self._json_checked(scope, headers, limited_receive)
             except _BodyTooLarge:
-                await self._reject_too_large(scope, receive, send_wrapper)
+                await self._reject(scope, receive, send_wrapper, PayloadTooLarge())
+                return
+            if app_receive is None:
+                await self._reject(scope, receive, send_wrapper, MalformedBody())
+                return
+            await self._run_with_deadline(scope, app_receive, send_wrapper, receive)
         finally:
             elapsed = time.perf_counter() - started
             route = metrics.route_label(scope)
@@ -271,10 +289,106 @@ class EdgeMiddleware:
             )
             request_id_var.reset(token)
 
-    async def _reject_too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _run_with_deadline(
+        self, scope: Scope, receive: Receive, send: Send, raw_receive: Receive
+    ) -> None:
+        """Run the request; past the deadline, answer 504 and let the work finish unheard.
+
+        The work is not cancelled: a sync endpoint runs in a thread that cannot be
+        stopped, and a write that commits after the 504 is found by retrying with the
+        same Idempotency-Key. Its late response is dropped.
+        """
+        answered = False
+        response_started = False
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal response_started
+            if answered:
+                return
+            response_started = True
+            await send(message)
+
+        task = asyncio.ensure_future(self.app(scope, receive, guarded_send))
+        done, _ = await asyncio.wait({task}, timeout=self.request_timeout)
+        if done:
+            try:
+                task.result()
+            except _BodyTooLarge:
+                if not response_started:
+                    await self._reject(scope, raw_receive, send, PayloadTooLarge())
+            return
+        if response_started:
+            await task  # streaming already: let it finish rather than cut the body
+            return
+        answered = True
+        _late_requests.add(task)
+        task.add_done_callback(_forget_late_request)
+        log.warning("request timed out", extra={"path": scope["path"]})
+        await self._reject(scope, raw_receive, send, RequestTimeout())
+
+    async def _json_checked(
+        self, scope: Scope, headers: dict[bytes, bytes], receive: Receive
+    ) -> Receive | None:
+        """Refuse a JSON body with duplicate keys (None); otherwise hand the body on.
+
+        JSON parsers disagree on which of two equal keys wins, so a body that means
+        different things to a gateway and to us is refused rather than guessed at.
+        """
+        if scope["method"] not in ("POST", "PUT", "PATCH"):
+            return receive
+        if b"json" not in headers.get(b"content-type", b"").lower():
+            return receive
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return receive  # the client went away: let the app see it
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        if _has_duplicate_keys(body):
+            return None
+        delivered = False
+
+        async def replay() -> Message:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        return replay
+
+    async def _reject(self, scope: Scope, receive: Receive, send: Send, error: DomainError) -> None:
         request = Request(scope, receive)
-        response = problem_response(request, PayloadTooLarge())
+        response = problem_response(request, error)
         await response(scope, receive, send)
+
+
+#: Requests answered 504 whose work is still running (kept so the tasks are not collected).
+_late_requests: set[asyncio.Future[None]] = set()
+
+
+def _forget_late_request(task: asyncio.Future[None]) -> None:
+    _late_requests.discard(task)
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("timed-out request failed later", extra={"error": repr(task.exception())})
+
+
+def _has_duplicate_keys(body: bytes) -> bool:
+    found = False
+
+    def pairs(items: list[tuple[str, Any]]) -> None:
+        nonlocal found
+        if len({key for key, _ in items}) != len(items):
+            found = True
+
+    try:
+        json.loads(body, object_pairs_hook=pairs)
+    except (ValueError, RecursionError):
+        return False  # not JSON at all: the app answers that
+    return found
 
 
 class _BodyTooLarge(Exception):
@@ -332,7 +446,12 @@ def create_app(
     app.state.service_token = service_token(settings)
 
     install_error_handlers(app)
-    app.add_middleware(EdgeMiddleware, max_body_bytes=settings.max_body_bytes)
+    app.add_middleware(
+        EdgeMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        # Kept below the clients' and load balancers' timeouts, so they hear a 504 problem.
+        request_timeout=float(os.environ.get("REQUEST_TIMEOUT_SECONDS", "30")),
+    )
 
     from zhangyin.ledger.api import router as ledger_router
 

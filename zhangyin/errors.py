@@ -111,6 +111,14 @@ class ServiceUnavailable(DomainError):
     message_en = "The service is temporarily unavailable; please try again shortly"
 
 
+class RequestTimeout(DomainError):
+    code = "request_timeout"
+    status = 504
+    title = "Request took too long"
+    message_zh = "处理超时，请稍后用同一请求重试"
+    message_en = "The request took too long; retry the same request shortly"
+
+
 class InternalError(DomainError):
     code = "internal_error"
     status = 500

@@ -161,3 +161,21 @@ def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
             return
         time.sleep(0.2)
     raise TimeoutError(f"{what}: not within {timeout} s")
+
+
+def confirmed(
+    http: httpx.Client, sql: SqlReader, payer: Customer, response: httpx.Response
+) -> dict[str, Any]:
+    """The transfer of `response`, after answering its step-up challenge (if risk asked one)."""
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    if body["status"] != "pending_challenge":
+        return body
+    answer = http.post(
+        f"/v1/transfers/{body['id']}/confirm",
+        json={"challenge_id": body["challenge_id"], "sms_code": sms_code(sql, payer.phone)},
+        headers={**payer.headers, "Idempotency-Key": key()},
+    )
+    assert answer.status_code == 200, answer.text
+    confirmed_body: dict[str, Any] = answer.json()
+    return confirmed_body

@@ -319,8 +319,9 @@ class Stack:
     def sql(self, query: str, *params: Any) -> list[tuple[Any, ...]]:
         """Read the throwaway database directly (what the clients cannot see)."""
         url = self.database_url
-        with psycopg.connect(url, connect_timeout=5) as conn:
-            return conn.execute(query, params).fetchall()  # type: ignore[arg-type]
+        with psycopg.connect(url, connect_timeout=5) as conn:  # commits when the block ends
+            cursor = conn.execute(query, params)  # type: ignore[arg-type]
+            return cursor.fetchall() if cursor.description else []
 
     def close(self) -> None:
         keep = os.environ.get("ZHANGYIN_KEEP_API_LOGS")
