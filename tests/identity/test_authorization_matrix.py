@@ -1,7 +1,8 @@
 """The authorisation matrix, walked from the OpenAPI document so that new routes are covered.
 
 - every route that is not marked public refuses a request without a token (401);
-- every /v1/console route refuses a customer's token;
+- every /v1/console route refuses a customer's token, and so does every internal
+  (service-token) route;
 - every customer route with a path parameter gives customer B a 404 for customer A's
   object (and the owner not a 404) — objects come from the registry in
   tests/identity/authz.py, and an unregistered route fails the suite by name.
@@ -84,6 +85,15 @@ def _ids(ops: list[tuple[str, str, dict[str, Any]]]) -> list[str]:
 
 PROTECTED = [op for op in OPERATIONS if not _is_public(op[2]) and op[1] not in OPERATIONAL]
 CONSOLE = [op for op in PROTECTED if op[1].startswith("/v1/console/")]
+#: Routes for internal services and staff (neither customer nor console): a customer token
+#: must not open them either.
+INTERNAL = [
+    op
+    for op in PROTECTED
+    if not _is_customer(op[2])
+    and not op[1].startswith("/v1/console/")
+    and not any("StaffBearer" in r for r in op[2].get("security", []))
+]
 CUSTOMER_WITH_PARAMS = [
     op
     for op in PROTECTED
@@ -124,6 +134,18 @@ def test_console_route_refuses_a_customer_token(
     response = _call(client, method, _dummy_path(path, operation), customer.headers)
     assert response.status_code == 403, f"{method} {path}: {response.status_code} {response.text}"
     assert response.json()["code"] == "forbidden"
+
+
+@SQLITE_ONLY
+@pytest.mark.parametrize(("method", "path", "operation"), INTERNAL, ids=_ids(INTERNAL))
+def test_internal_route_refuses_a_customer_token(
+    client: TestClient, db: Database, method: str, path: str, operation: dict[str, Any]
+) -> None:
+    customer = factories.register(client, db)
+    response = _call(client, method, _dummy_path(path, operation), customer.headers)
+    assert response.status_code in (401, 403), (
+        f"{method} {path}: {response.status_code} {response.text}"
+    )
 
 
 @pytest.mark.parametrize(
