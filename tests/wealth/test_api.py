@@ -196,6 +196,14 @@ def test_a_suspended_product_is_not_sold_and_console_manages_the_shelf(
     assert _balance(client, headers, account_id) == "50000.00"
 
 
+def test_model_portfolios_of_an_empty_shelf_are_an_empty_list(
+    client: TestClient, db: Database
+) -> None:
+    owner = identity_factories.register(client, db)
+    response = client.get("/v1/wealth/model-portfolios", headers=owner.headers)
+    assert response.status_code == 200 and response.json() == []
+
+
 def test_model_portfolios_endpoint(client: TestClient, shopper: tuple[dict[str, str], int]) -> None:
     headers, _ = shopper
     body = client.get("/v1/wealth/model-portfolios", headers=headers).json()

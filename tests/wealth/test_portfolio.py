@@ -40,6 +40,13 @@ def test_a_riskless_only_universe_has_no_volatility() -> None:
     assert [w.weight_bp for w in portfolio.weights] == [10_000]
 
 
+def test_an_empty_shelf_has_no_model_portfolios(db: Database) -> None:
+    assert model_portfolios([], date(2026, 3, 2)) == []
+    demo_shelf(db, date(2026, 3, 2))
+    tech = [p for p in db.run(lambda s: catalogue.list_products(s)) if p.code == "F-TECH"]
+    assert [p.level for p in model_portfolios(tech, date(2026, 3, 2))] == [5]
+
+
 def test_model_portfolios_respect_levels_and_rise_in_risk(db: Database) -> None:
     demo_shelf(db, date(2026, 3, 2))
     products = db.run(lambda s: catalogue.list_products(s))

@@ -169,4 +169,9 @@ def model_portfolios(products: Sequence[WealthProduct], end: date) -> list[Model
                 )
             )
     window = (start, last) if start else None
-    return [build(assets, level, window=window) for level in range(1, 6)]
+    # A level with nothing to hold (an empty or all-R5 shelf) has no model portfolio.
+    return [
+        build(assets, level, window=window)
+        for level in range(1, 6)
+        if any(a.risk_level <= level for a in assets)
+    ]
