@@ -87,3 +87,18 @@ def test_without_a_build_app_answers_a_problem_that_says_how_to_build(tmp_path: 
         assert body["code"] == "app_not_built"
         assert words in body["detail"]
     assert client.get("/v1/ping").status_code == 200
+
+
+def test_gzipped_assets_go_to_browsers_that_take_gzip(built: Path) -> None:
+    import gzip
+
+    (built / "assets" / "index-abc.js.gz").write_bytes(gzip.compress(b"console.log('app')"))
+    client = _client(built)
+    zipped = client.get("/app/assets/index-abc.js", headers={"Accept-Encoding": "gzip"})
+    assert zipped.status_code == 200
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert zipped.headers["content-type"].startswith("text/javascript")
+    assert zipped.text == "console.log('app')"  # the client undid the gzip
+    plain = client.get("/app/assets/index-abc.js", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    assert plain.text == "console.log('app')"

@@ -11,8 +11,9 @@ from __future__ import annotations
 from pathlib import Path, PurePosixPath
 
 from fastapi import FastAPI
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import Response
+from starlette.responses import FileResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import Scope
 
@@ -44,6 +45,9 @@ class SinglePageApp(StaticFiles):
         await super().check_config()
 
     async def get_response(self, path: str, scope: Scope) -> Response:
+        compressed = self._precompressed(path, scope)
+        if compressed is not None:
+            return compressed
         try:
             response = await super().get_response(path, scope)
         except StarletteHTTPException as exc:
@@ -54,6 +58,22 @@ class SinglePageApp(StaticFiles):
             response = await super().get_response("index.html", scope)
         hashed = path.startswith("assets/") and response.status_code == 200
         response.headers["Cache-Control"] = IMMUTABLE if hashed else REVALIDATE
+        return response
+
+    def _precompressed(self, path: str, scope: Scope) -> Response | None:
+        """The build writes name.js.gz beside name.js; send it to browsers that take gzip."""
+        if not path.startswith("assets/") or not path.endswith((".js", ".css")):
+            return None
+        if "gzip" not in Headers(scope=scope).get("accept-encoding", ""):
+            return None
+        full, stat = self.lookup_path(path + ".gz")
+        if stat is None or not full:
+            return None
+        media_type = "text/javascript" if path.endswith(".js") else "text/css"
+        response = FileResponse(full, stat_result=stat, media_type=media_type)
+        response.headers["Content-Encoding"] = "gzip"
+        response.headers["Vary"] = "Accept-Encoding"
+        response.headers["Cache-Control"] = IMMUTABLE
         return response
 
 

@@ -8,31 +8,20 @@ never a downloaded browser. Without the built app or Chromium the tests are skip
 
 from __future__ import annotations
 
-import os
-import secrets
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.e2e.support import SERVICE_TOKEN
+from tests.e2e.support import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PHONE_VIEWPORT,
+    ServerDidNotStart,
+    running_server,
+)
 from zhangyin.web import APP_DIST
-
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-PHONE_VIEWPORT = {"width": 390, "height": 844}
 
 
 def _missing_prerequisite() -> str | None:
@@ -47,13 +36,6 @@ def _missing_prerequisite() -> str | None:
     return None
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="session")
 def server_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     """The fresh SQLite database the test server runs on."""
@@ -66,49 +48,11 @@ def server(tmp_path_factory: pytest.TempPathFactory, server_database_url: str) -
     if missing:
         pytest.skip(missing)
     workdir = tmp_path_factory.mktemp("e2e-server")
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": server_database_url,
-        "ZHANGYIN_DEMO": "1",
-        "ZHANGYIN_SECRET_KEY": secrets.token_urlsafe(32),
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "LOG_LEVEL": "WARNING",
-        "ZHANGYIN_SERVICE_TOKEN": SERVICE_TOKEN,
-    }
-    for name in ("REDIS_URL", "NATS_URL"):
-        env.pop(name, None)
-    subprocess.run([sys.executable, "-m", "zhangyin", "migrate"], cwd=workdir, env=env, check=True)
-    log = (workdir / "server.log").open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "zhangyin", "serve"],
-        cwd=workdir,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"server did not start: {(workdir / 'server.log').read_text()[-2000:]}")
-        time.sleep(0.2)
     try:
-        yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+        with running_server(workdir, server_database_url) as base:
+            yield base
+    except ServerDidNotStart as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="session")
@@ -130,8 +74,9 @@ def new_context(browser: Any, server: str) -> Iterator[Any]:
     """Make browser contexts: each one is a new phone (its own storage, so a new device)."""
     contexts: list[Any] = []
 
-    def make(*, locale: str = "zh-CN") -> Any:
+    def make(*, locale: str = "zh-CN", bypass_csp: bool = False) -> Any:
         context = browser.new_context(
+            bypass_csp=bypass_csp,
             base_url=server,
             viewport=PHONE_VIEWPORT,
             device_scale_factor=2,

@@ -1,21 +1,97 @@
-"""Test data for the end-to-end tests: random customers, the demo SMS inbox, deposits."""
+"""What the end-to-end tests and the screenshots share: the server they run against,
+the browser's settings, and test data (random customers, the demo SMS inbox, deposits)."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import random
 import re
 import secrets
+import socket
+import subprocess
+import sys
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+PHONE_VIEWPORT = {"width": 390, "height": 844}
 
 PASSWORD = "Zhangyin2026pass"
 SURNAMES = "王李张刘陈杨黄赵吴周"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀英华"
 #: The internal API token the test server is started with (billers report bills with it).
 SERVICE_TOKEN = secrets.token_urlsafe(24)
+
+
+class ServerDidNotStart(RuntimeError):
+    pass
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def running_server(workdir: Path, database_url: str) -> Iterator[str]:
+    """`python -m zhangyin serve` on a free port, demo mode, a fresh migrated database."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "ZHANGYIN_DEMO": "1",
+        "ZHANGYIN_SECRET_KEY": secrets.token_urlsafe(32),
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "LOG_LEVEL": "WARNING",
+        "ZHANGYIN_SERVICE_TOKEN": SERVICE_TOKEN,
+    }
+    for name in ("REDIS_URL", "NATS_URL"):
+        env.pop(name, None)
+    subprocess.run([sys.executable, "-m", "zhangyin", "migrate"], cwd=workdir, env=env, check=True)
+    log_path = workdir / "server.log"
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "zhangyin", "serve"],
+            cwd=workdir,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise ServerDidNotStart(f"server did not start: {log_path.read_text()[-2000:]}")
+                time.sleep(0.2)
+            yield base
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 def random_phone() -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 import subprocess
 import sys
 import time
@@ -21,10 +22,20 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS, _free_port
 from zhangyin.web import APP_DIST
 
 CONSOLE_DIST = APP_DIST.parent / "console"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run"]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
 PASSWORD = "Zhangyin2026ok"
 
 

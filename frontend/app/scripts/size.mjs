@@ -1,6 +1,8 @@
-// Prints the size of the JavaScript the browser needs for first paint (the entry and the
-// chunks index.html preloads), gzipped, and fails the build above the budget.
-import { readFileSync, readdirSync } from 'node:fs'
+// After the build: writes name.js.gz / name.css.gz beside each asset (zhangyin.web sends
+// them to browsers that accept gzip), then prints the size of the JavaScript the browser
+// needs for first paint (the entry and the chunks index.html preloads), gzipped, and
+// fails the build above the budget.
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { gzipSync } from 'node:zlib'
@@ -9,7 +11,13 @@ const BUDGET_KB = 200
 const dist = fileURLToPath(new URL('../../../zhangyin/web/dist/app/', import.meta.url))
 const html = readFileSync(join(dist, 'index.html'), 'utf8')
 const firstPaint = [...html.matchAll(/(?:src|href)="\/app\/(assets\/[^"]+\.js)"/g)].map((m) => m[1])
-const gz = (file) => gzipSync(readFileSync(join(dist, file))).length
+const gz = (file) => gzipSync(readFileSync(join(dist, file)), { level: 9 }).length
+
+for (const file of readdirSync(join(dist, 'assets'))) {
+  if (!/\.(js|css)$/.test(file)) continue
+  const path = join(dist, 'assets', file)
+  writeFileSync(`${path}.gz`, gzipSync(readFileSync(path), { level: 9 }))
+}
 const kb = (bytes) => (bytes / 1024).toFixed(1)
 
 let firstPaintBytes = 0

@@ -5,15 +5,23 @@ import { createApp } from 'vue'
 import App from './App.vue'
 import { whenSessionLost } from './api/http'
 import { i18n } from './i18n'
-import { router } from './router'
+import { loadHome, router } from './router'
+import { usePrefs } from './stores/prefs'
 import { useSession } from './stores/session'
+
+// While the session is renewed (refresh, then /v1/me), fetch the home screen's code in parallel.
+if (/^\/app\/?(home)?$/.test(location.pathname)) loadHome().catch(() => undefined)
 
 const app = createApp(App)
 const pinia = createPinia()
 app.use(pinia).use(i18n).use(router)
 
+const session = useSession(pinia)
+const prefs = usePrefs(pinia)
+session.whenRestored(() => session.customer && prefs.useCustomer(session.customer.id))
+
 whenSessionLost(() => {
-  useSession(pinia).forget()
+  session.forget()
   if (router.currentRoute.value.meta.auth) router.replace('/login')
 })
 

@@ -10,6 +10,9 @@ declare module 'vue-router' {
   }
 }
 
+/** Home is where a logged-in customer lands: main.ts starts loading it at once. */
+export const loadHome = () => import('@/views/HomeView.vue')
+
 const routes: RouteRecordRaw[] = [
   { path: '/', redirect: '/home' },
   { path: '/welcome', component: () => import('@/views/WelcomeView.vue') },

@@ -1,8 +1,10 @@
 /**
- * Messages (消息中心) and the home page's banners. The engagement domain has no API yet,
- * so the inbox is built from what the customer's own data says: transfers become
- * transaction notices, new devices become security alerts. Read state stays on this device.
+ * Messages (消息中心) and the home page the console configures (GET /v1/app/home-config).
+ * There is no message API yet, so the inbox is built from what the customer's own data
+ * says: transfers become transaction notices, new devices security alerts. Read state
+ * stays on this device.
  */
+import { api } from './http'
 import { identity } from './identity'
 import { payments } from './payments'
 
@@ -22,6 +24,48 @@ export interface Banner {
   title: string
   subtitle: string
   link: string
+  image?: string
+}
+
+export interface Notice {
+  id: string
+  title: string
+  body: string
+  link: string
+}
+
+export interface HomeConfig {
+  banners: Banner[]
+  notices: Notice[]
+  shortcuts: string[] | null
+}
+
+interface HomeConfigOut {
+  banners: { id: string; title: string; body: string; image_url: string; link: string }[]
+  notices: Notice[]
+  shortcuts: string[] | null
+}
+
+/** Only links inside the app are followed, and only images the CSP allows (same origin). */
+function inApp(link: string): string {
+  return link.startsWith('/') && !link.startsWith('//') ? link.replace(/^\/app(?=\/)/, '') : ''
+}
+
+export async function loadHomeConfig(elderMode: boolean): Promise<HomeConfig> {
+  const config = await api.get<HomeConfigOut>('/v1/app/home-config', {
+    elder_mode: String(elderMode),
+  })
+  return {
+    banners: config.banners.map((b) => ({
+      id: b.id,
+      title: b.title,
+      subtitle: b.body,
+      link: inApp(b.link),
+      image: b.image_url.startsWith('/') && !b.image_url.startsWith('//') ? b.image_url : undefined,
+    })),
+    notices: config.notices.map((n) => ({ ...n, link: inApp(n.link) })),
+    shortcuts: config.shortcuts,
+  }
 }
 
 const READ_KEY = 'zy_messages_read_at'
@@ -72,7 +116,7 @@ export async function loadMessages(
   return messages.sort((a, b) => b.at.localeCompare(a.at))
 }
 
-/** Banners until the console's home configuration is served to the app. */
+/** The app's own banners, shown when the console has published none. */
 export function defaultBanners(t: (key: string) => string): Banner[] {
   return [
     {

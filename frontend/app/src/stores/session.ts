@@ -23,23 +23,28 @@ export const useSession = defineStore('session', () => {
     localStorage.setItem(SIGNED_IN_HINT, '1')
   }
 
-  /** After a reload: renew the access token from the refresh cookie, if there is a session. */
+  /**
+   * After a reload: renew the access token from the refresh cookie, if there is a session.
+   * The profile (/v1/me) loads alongside the first screen's own requests, not before them:
+   * on a slow network every round trip saved is felt.
+   */
   async function restore(): Promise<boolean> {
-    if (customer.value) return true
+    if (customer.value || hasAccessToken()) return true
     if (!restored) {
       restored = true
-      if (!hasAccessToken() && localStorage.getItem(SIGNED_IN_HINT) !== '1') return false
-      if (hasAccessToken() || (await renewAccessToken())) {
-        try {
-          await loadMe()
-          return true
-        } catch {
-          return false
-        }
+      if (localStorage.getItem(SIGNED_IN_HINT) !== '1') return false
+      if (await renewAccessToken()) {
+        loadMe().then(onRestored, () => undefined)
+        return true
       }
       localStorage.removeItem(SIGNED_IN_HINT)
     }
-    return customer.value !== null
+    return false
+  }
+
+  let onRestored: () => void = () => undefined
+  function whenRestored(handler: () => void): void {
+    onRestored = handler
   }
 
   async function logout(): Promise<void> {
@@ -57,5 +62,5 @@ export const useSession = defineStore('session', () => {
     localStorage.removeItem(SIGNED_IN_HINT)
   }
 
-  return { customer, phone, pendingChallenge, loadMe, restore, logout, forget }
+  return { customer, phone, pendingChallenge, loadMe, restore, logout, forget, whenRestored }
 })
