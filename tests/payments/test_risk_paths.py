@@ -170,3 +170,23 @@ def test_cardless_cash_needs_a_plain_allow(
     assert refused.status_code == 422 and refused.json()["code"] == "cardless_refused"
     assert available(db, a.account_id) == 100_000
     assert client.get("/v1/cardless-withdrawals", headers=a.headers).json() == []
+
+
+def test_a_hold_nobody_reviews_is_rejected_when_its_grace_runs_out(
+    client: TestClient, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import timedelta
+
+    from zhangyin.clock import utcnow
+
+    a = customer(client, db)
+    b = customer(client, db, "李四", deposit=None)
+    force_risk(monkeypatch, "hold")
+    body = transfer(client, a, b, "10.00").json()
+    assert db.run(lambda s: service.expire_stale_reviews(s, utcnow() + timedelta(days=29))) == 0
+    later = utcnow() + service.HOLD_GRACE + timedelta(minutes=1)
+    assert db.run(lambda s: service.expire_stale_reviews(s, later)) == 1
+    detail = client.get(f"/v1/transfers/{body['id']}", headers=a.headers).json()
+    assert detail["status"] == "rejected" and detail["reason"] == "review_expired"
+    assert available(db, a.account_id) == 100_000 and balance(db, b.account_id) == 0
+    assert_books_balance(db)

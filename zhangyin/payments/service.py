@@ -905,6 +905,34 @@ def reject_held(session: Session, transfer_id: str) -> TransferView:
     return _view(session, payment)
 
 
+def expire_stale_reviews(session: Session, now: datetime | None = None, limit: int = 100) -> int:
+    """Reject transfers nobody reviewed before their hold's grace ran out (never stuck)."""
+    now = now or utcnow()
+    query = (
+        select(PaymentTransfer.id)
+        .where(
+            PaymentTransfer.status == TransferStatus.HELD_FOR_REVIEW.value,
+            PaymentTransfer.created_at <= now - HOLD_GRACE,
+        )
+        .order_by(PaymentTransfer.created_at)
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    done = 0
+    for transfer_id in session.scalars(query).all():
+        payment = _lock_payment(session, transfer_id)
+        if payment.status != TransferStatus.HELD_FOR_REVIEW or payment.ledger_transfer_id is None:
+            continue
+        if ledger.get_transfer(session, payment.ledger_transfer_id).status == "pending":
+            ledger.void_hold(session, payment.ledger_transfer_id)
+        payment.reason = "review_expired"
+        _set_status(session, payment, TransferStatus.REJECTED, "审核超时 / review expired")
+        _record_risk_outcome(session, payment)
+        done += 1
+    return done
+
+
 def find_by_reference(session: Session, reference: str) -> str | None:
     """The payment a risk case refers to (its id, or `pay:<id>`)."""
     transfer_id = reference.removeprefix("pay:")
