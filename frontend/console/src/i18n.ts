@@ -60,6 +60,8 @@ const zh = {
     reject: '驳回',
     withdraw: '下线',
     preview: '手机预览',
+    body: '内容',
+    shortcuts: '快捷入口顺序',
     status: '状态',
   },
   customers: { search: '手机号或账号', find: '查询', reveal: '查看完整信息', reason: '查看原因' },
@@ -133,6 +135,8 @@ const en: typeof zh = {
     reject: 'Reject',
     withdraw: 'Take down',
     preview: 'Phone preview',
+    body: 'Text',
+    shortcuts: 'Shortcut order',
     status: 'Status',
   },
   customers: {
