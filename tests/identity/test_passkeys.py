@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.identity.factories import Customer, device_id, register
+from tests.identity.factories import Customer, device_id, password_login, register
 from tests.identity.soft_authenticator import SoftAuthenticator
 from zhangyin.db import Database
 from zhangyin.identity import service
@@ -174,3 +174,34 @@ def test_passkey_step_up_signs_the_binding(client: TestClient, db: Database) -> 
                 s, customer.customer_id, again.challenge_id, binding, passkey_assertion=assertion
             )
         )
+
+
+def test_adding_a_passkey_or_authenticator_needs_a_recent_login(
+    client: TestClient, db: Database
+) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from zhangyin.clock import utcnow
+    from zhangyin.identity.models import AuthSession
+
+    customer = register(client, db)
+    db.run(
+        lambda s: s.execute(
+            update(AuthSession)
+            .where(AuthSession.id == customer.tokens["session_id"])
+            .values(created_at=utcnow() - timedelta(minutes=11))
+        )
+    )
+    for path in ("/v1/passkeys/registration-options", "/v1/me/totp"):
+        refused = client.post(path, headers=customer.headers)
+        assert refused.status_code == 403 and refused.json()["code"] == "reauthentication_required"
+    assert client.get("/v1/passkeys", headers=customer.headers).status_code == 200
+    assert client.get("/v1/me", headers=customer.headers).json()["totp_enabled"] is False
+    fresh = password_login(client, customer)
+    allowed = client.post(
+        "/v1/passkeys/registration-options",
+        headers={"Authorization": f"Bearer {fresh['access_token']}"},
+    )
+    assert allowed.status_code == 200

@@ -400,6 +400,7 @@ def set_my_limits(body: LimitsUpdate, customer: CurrentCustomer, db: DbDep) -> L
     summary="Start setting up an authenticator app (TOTP)",
 )
 def begin_totp(customer: CurrentCustomer, db: DbDep) -> JSONResponse:
+    customer.require_recent_login()
     enrolment = db.run(lambda s: service.begin_totp(s, customer.customer_id))
     body = TotpEnrolmentOut(secret=enrolment.secret, provisioning_uri=enrolment.provisioning_uri)
     return JSONResponse(body.model_dump(), status_code=201, headers={"Cache-Control": "no-store"})
@@ -513,6 +514,7 @@ def close_me(
 def passkey_registration_options(
     customer: CurrentCustomer, db: DbDep, policy: PolicyDep
 ) -> CeremonyOut:
+    customer.require_recent_login()
     ceremony = db.run(lambda s: passkeys.registration_options(s, customer.customer_id, policy))
     return CeremonyOut(challenge_id=ceremony.challenge_id, options=ceremony.options)
 

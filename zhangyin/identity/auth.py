@@ -24,15 +24,22 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
+from zhangyin.clock import utcnow
 from zhangyin.config import Settings
 from zhangyin.identity import service, staff
-from zhangyin.identity.errors import CsrfRejected, Forbidden, TokenInvalid, Unauthenticated
+from zhangyin.identity.errors import (
+    CsrfRejected,
+    Forbidden,
+    ReauthenticationRequired,
+    TokenInvalid,
+    Unauthenticated,
+)
 from zhangyin.identity.policy import IdentityPolicy, default_policy
 from zhangyin.identity.ratelimit import RateLimiter, make_limiter
 from zhangyin.identity.tokens import AccessClaims, TokenSigner
@@ -65,6 +72,15 @@ class CustomerPrincipal:
     session_id: str
     device_id: str | None
     auth_methods: tuple[str, ...]
+    #: When this session's login happened (refreshes do not move it).
+    authenticated_at: datetime | None = None
+
+    def require_recent_login(self, minutes: int = 10) -> None:
+        """Refuse sensitive changes (new passkey, authenticator) on a session logged in long ago."""
+        if self.authenticated_at is None or utcnow() - self.authenticated_at > timedelta(
+            minutes=minutes
+        ):
+            raise ReauthenticationRequired()
 
 
 @dataclass(frozen=True)
@@ -215,6 +231,7 @@ def require_customer(
         session_id=view.id,
         device_id=view.device_id,
         auth_methods=view.auth_methods,
+        authenticated_at=view.authenticated_at,
     )
 
 

@@ -243,3 +243,11 @@ class StaffTotpNotEnrolled(DomainError):
     title = "Authenticator required"
     message_zh = "运营平台登录需要动态口令，请联系管理员绑定"
     message_en = "Console login needs an authenticator app; ask an administrator to set it up"
+
+
+class ReauthenticationRequired(DomainError):
+    code = "reauthentication_required"
+    status = 403
+    title = "Log in again to continue"
+    message_zh = "为了您的账户安全，请重新登录后再进行此操作"
+    message_en = "For your security, log in again before doing this"

@@ -177,6 +177,7 @@ class SessionView:
     subject_id: str
     device_id: str | None
     auth_methods: tuple[str, ...]
+    authenticated_at: datetime
 
 
 @dataclass(frozen=True)
@@ -782,7 +783,12 @@ def check_session(
     if now - row.last_seen_at > timedelta(seconds=30):
         row.last_seen_at = now
     return SessionView(
-        row.id, row.subject_kind, row.subject_id, row.device_id, tuple(row.auth_methods)
+        row.id,
+        row.subject_kind,
+        row.subject_id,
+        row.device_id,
+        tuple(row.auth_methods),
+        row.created_at,
     )
 
 
