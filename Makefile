@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 PORT ?= 8000
 
-.PHONY: run test lint typecheck pytest bench clean frontend frontend-check e2e screenshots
+.PHONY: run test lint typecheck pytest bench soak clean frontend frontend-check e2e screenshots
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -53,6 +53,7 @@ e2e: $(INSTALLED) $(APP_BUILT) $(CHROMIUM)
 	$(BIN)/pytest tests/e2e tests/test_web.py -p no:xdist -q
 
 screenshots: $(INSTALLED) $(APP_BUILT) $(CHROMIUM)
+	fc-list :lang=zh | grep -q . || (apt-get update -qq && apt-get install -y -qq fonts-wqy-zenhei)
 	$(BIN)/python -m tests.e2e.screenshots docs/screenshots
 
 run: $(INSTALLED) $(APP_BUILT)
@@ -75,6 +76,11 @@ test: lint typecheck frontend-check pytest
 
 bench: $(INSTALLED)
 	$(BIN)/python bench/ledger.py
+	$(BIN)/python bench/load.py --seconds 60
+
+# Memory must not grow under a steady load (10 minutes unless SOAK_SECONDS says otherwise).
+soak: $(INSTALLED)
+	$(BIN)/python bench/load.py --soak --seconds $${SOAK_SECONDS:-600}
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache .hypothesis
