@@ -505,3 +505,39 @@ def test_every_status_change_is_in_the_timeline_table(client: TestClient, db: Da
     )
     assert list(rows) == ["delayed", "cancelled"]
     assert events_of(db, body["id"]) == ["payments.transfer.delayed", "payments.transfer.cancelled"]
+
+
+@pytest.mark.parametrize("arrival", ["instant", "2h"])
+def test_a_crash_after_the_ledger_call_leaves_nothing_behind(
+    client: TestClient, db: Database, monkeypatch: pytest.MonkeyPatch, arrival: str
+) -> None:
+    """Payment row, timeline, events and the ledger movement commit together or not at all."""
+    from sqlalchemy import func
+
+    from zhangyin.ledger.models import LedgerTransfer
+    from zhangyin.money import Money
+
+    a = customer(client, db)
+    b = customer(client, db, "李四", deposit=None)
+    ledger_before = db.run(lambda s: s.scalar(select(func.count()).select_from(LedgerTransfer)))
+
+    def crash(session: Any, payment: Any) -> None:
+        raise RuntimeError("process killed after the ledger posted")
+
+    original = service._record_risk_outcome
+    monkeypatch.setattr(service, "_record_risk_outcome", crash)
+    request = service.TransferRequest(
+        a.account_id, b.number, b.name, Money(1_000, "CNY"), arrival=service.Arrival(arrival)
+    )
+    with pytest.raises(RuntimeError):
+        db.run(lambda s: service.create_transfer(s, service.Caller(a.customer_id), request))
+    assert payments_count(db) == 0
+    assert db.run(lambda s: s.scalar(select(func.count()).select_from(LedgerTransfer))) == (
+        ledger_before
+    )
+    assert (available(db, a.account_id), balance(db, b.account_id)) == (100_000, 0)
+    monkeypatch.setattr(service, "_record_risk_outcome", original)
+    # The customer's retry (same key or not) then goes through once.
+    assert transfer(client, a, b, "10.00", arrival=arrival).status_code == 201
+    assert payments_count(db) == 1
+    assert_books_balance(db)
