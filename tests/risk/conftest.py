@@ -12,7 +12,9 @@ from zhangyin.risk.service import EngineConfig, RiskEngine
 
 @pytest.fixture(autouse=True)
 def risk_engine() -> Iterator[RiskEngine]:
-    engine = RiskEngine(EngineConfig(version_check_seconds=0))
+    # A generous time budget: the shared test machine stalls for seconds at times, and a
+    # budget overrun would (rightly) turn a decision into its fail-safe outcome.
+    engine = RiskEngine(EngineConfig(version_check_seconds=0, budget_ms=30_000))
     service.configure(engine)
     yield engine
     service.configure(None)

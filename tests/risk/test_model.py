@@ -107,11 +107,14 @@ def test_a_model_hold_shows_the_analyst_its_top_features(db: Database) -> None:
     db.run(lambda s: service.set_rule_status(s, draft.id, "live", actor="bob"))
     decision = assess(db, ctx(amount_minor=8_000_000, device_id="dev-x"))
     assert decision.outcome == "hold"
-    [case] = [
+    [held] = [
         c
         for c in db.run(lambda s: cases.list_cases(s, kind="hold", limit=500))
         if c.decision_id == decision.decision_id
     ]
+    assert held.top_features == []  # not computed on the payment's clock
+    case = db.run(lambda s: service.explain_case(s, held.id))
+    assert db.run(lambda s: cases.get_case(s, held.id)).top_features == case.top_features
     assert len(case.top_features) == 5
     assert {"feature", "value", "contribution", "description"} <= set(case.top_features[0])
     contributions = [abs(f["contribution"]) for f in case.top_features]

@@ -164,9 +164,13 @@ def list_cases(
     return [CaseOut.of(c) for c in db.run(lambda s: cases.list_cases(s, status=status, kind=kind))]
 
 
-@router.get("/cases/{case_id}", response_model=CaseOut, summary="A case")
+@router.get(
+    "/cases/{case_id}",
+    response_model=CaseOut,
+    summary="A case, with the model's top contributing features",
+)
 def get_case(case_id: CaseId, staff: Reviewer, db: DbDep) -> CaseOut:
-    return CaseOut.of(db.run(lambda s: cases.get_case(s, case_id)))
+    return CaseOut.of(db.run(lambda s: service.explain_case(s, case_id)))
 
 
 @router.post(

@@ -127,6 +127,16 @@ def open_hold_case(
     return _view(row)
 
 
+def set_top_features(
+    session: Session, case_id: str, top_features: list[dict[str, Any]]
+) -> CaseView:
+    row = session.get(RiskCase, case_id)
+    if row is None:
+        raise CaseNotFound()
+    row.top_features = top_features
+    return _view(row)
+
+
 def attach_reference(session: Session, decision_id: str, reference: str) -> None:
     for row in session.scalars(
         select(RiskCase).where(RiskCase.decision_id == decision_id, RiskCase.reference.is_(None))

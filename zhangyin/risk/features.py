@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from zhangyin.clock import SHANGHAI
@@ -90,6 +91,8 @@ def _catalogue() -> dict[str, str]:
         "payee.distinct_payers_24h": "Distinct customers paying this payee in 24 hours",
         "payee.distinct_payers_7d": "Distinct customers paying this payee in 7 days",
         "payee.fraud_reports_30d": "Frauds confirmed against this payee in 30 days",
+        "payee.fraud_reports_7d": "Frauds confirmed against this payee in 7 days",
+        "payee.fraud_share_30d": "Frauds confirmed in 30 days / payments to the payee in 30 days",
         "payee.in_bank": "The payee account is held at this bank",
         "payee.account_age_days": "Days since the payee account was opened (this bank)",
         "payee.ledger_inflow_count_24h": "Credits into the payee account in 24 hours",
@@ -139,6 +142,7 @@ class History:
     events: dict[str, list[PastEvent]]  # entity -> events, newest first
     payee_known_since_us: int | None
     payee_fraud_reports_30d: int
+    payee_fraud_reports_7d: int = 0
 
 
 @dataclass(frozen=True)
@@ -277,6 +281,10 @@ def compute(
         len({e.customer_id for e in payee_events if e.at_us >= week_ago}) if has_payee else None
     )
     f["payee.fraud_reports_30d"] = history.payee_fraud_reports_30d if has_payee else None
+    f["payee.fraud_reports_7d"] = history.payee_fraud_reports_7d if has_payee else None
+    f["payee.fraud_share_30d"] = (
+        round(history.payee_fraud_reports_30d / max(1, len(payee_events)), 6) if has_payee else None
+    )
     f["payee.in_bank"] = payee_in_bank if has_payee else None
     ledger = payee_ledger
     f["payee.account_age_days"] = ledger.account_age_days if ledger else None
@@ -290,10 +298,14 @@ def compute(
     return f
 
 
-def model_vector(features: Mapping[str, Any]) -> list[float]:
-    """The model's numeric input: booleans as 0/1, missing as NaN, categories as codes."""
+def model_vector(features: Mapping[str, Any], names: Sequence[str] = MODEL_FEATURES) -> list[float]:
+    """The model's numeric input: booleans as 0/1, missing as NaN, categories as codes.
+
+    `names` is the feature list the model was trained on, so a model keeps working when
+    later code adds features (and sees NaN for one that was removed).
+    """
     row: list[float] = []
-    for name in MODEL_FEATURES:
+    for name in names:
         if name == "operation_code":
             op = features.get("operation")
             row.append(float(OPERATIONS.index(op)) if op in OPERATIONS else math.nan)
@@ -355,39 +367,72 @@ def _newest_first(event: PastEvent) -> tuple[int, str]:
     return event.at_us, event.decision_id
 
 
-def _entity_query(column: Any) -> Any:
-    d = RiskDecision
-    return (
-        select(d.occurred_us, d.amount_minor, d.customer_id, d.id, d.payee_account_number)
-        .where(
-            column == bindparam("key"),
-            d.occurred_us >= bindparam("since"),
-            d.occurred_us <= bindparam("now"),
-        )
-        .order_by(d.occurred_us.desc())  # the index order: no sort
-        .limit(HISTORY_LIMIT)
-    )
-
-
-# Built once: the hot path only binds values.
-_ENTITY_QUERIES = {
-    "customer": _entity_query(RiskDecision.customer_id),
-    "account": _entity_query(RiskDecision.account_id),
-    "payee": _entity_query(RiskDecision.payee_account_number),
-    "device": _entity_query(RiskDecision.device_id),
-    "ip": _entity_query(RiskDecision.ip),
+# Built once per combination of entities: the hot path only binds values.
+_QUERIES: dict[tuple[str, ...], Any] = {}
+_ENTITY_COLUMN = {
+    "customer": RiskDecision.customer_id,
+    "account": RiskDecision.account_id,
+    "payee": RiskDecision.payee_account_number,
+    "device": RiskDecision.device_id,
+    "ip": RiskDecision.ip,
 }
-_KNOWN_SINCE = select(func.min(RiskDecision.occurred_us)).where(
-    RiskDecision.customer_id == bindparam("customer"),
-    RiskDecision.payee_account_number == bindparam("payee"),
-    RiskDecision.status == "completed",
-    RiskDecision.occurred_us <= bindparam("now"),
-)
-_FRAUD_REPORTS = select(func.count()).where(
-    RiskDecision.payee_account_number == bindparam("payee"),
-    RiskDecision.fraud_label.is_(True),
-    RiskDecision.labeled_at > bindparam("since", type_=UTCDateTime()),
-    RiskDecision.labeled_at <= bindparam("now", type_=UTCDateTime()),
+
+
+def _events_query(entities: tuple[str, ...]) -> Any:
+    """One statement for every entity's recent events (one round trip, not five)."""
+    query = _QUERIES.get(entities)
+    if query is None:
+        d = RiskDecision
+        parts = [
+            select(
+                literal(index).label("entity"),
+                d.occurred_us,
+                d.amount_minor,
+                d.customer_id,
+                d.id,
+                d.payee_account_number,
+            )
+            .where(
+                _ENTITY_COLUMN[entity] == bindparam(f"key_{entity}"),
+                d.occurred_us >= bindparam("since"),
+                d.occurred_us <= bindparam("now"),
+            )
+            .order_by(d.occurred_us.desc())  # the index order: no sort
+            .limit(HISTORY_LIMIT)
+            .subquery()
+            .select()
+            for index, entity in enumerate(entities)
+        ]
+        query = parts[0] if len(parts) == 1 else union_all(*parts)
+        _QUERIES[entities] = query
+    return query
+
+
+_PAYEE_FACTS = select(
+    select(func.min(RiskDecision.occurred_us))
+    .where(
+        RiskDecision.customer_id == bindparam("customer"),
+        RiskDecision.payee_account_number == bindparam("payee"),
+        RiskDecision.status == "completed",
+        RiskDecision.occurred_us <= bindparam("now_us"),
+    )
+    .scalar_subquery(),
+    select(func.count())
+    .where(
+        RiskDecision.payee_account_number == bindparam("payee"),
+        RiskDecision.fraud_label.is_(True),
+        RiskDecision.labeled_at > bindparam("month_ago", type_=UTCDateTime()),
+        RiskDecision.labeled_at <= bindparam("now", type_=UTCDateTime()),
+    )
+    .scalar_subquery(),
+    select(func.count())
+    .where(
+        RiskDecision.payee_account_number == bindparam("payee"),
+        RiskDecision.fraud_label.is_(True),
+        RiskDecision.labeled_at > bindparam("week_ago", type_=UTCDateTime()),
+        RiskDecision.labeled_at <= bindparam("now", type_=UTCDateTime()),
+    )
+    .scalar_subquery(),
 )
 
 
@@ -397,33 +442,35 @@ class DatabaseEventStore:
     def history(self, session: Session, ctx: RiskContext) -> History:
         now_us = to_us(ctx.occurred_at)
         since_us = now_us - HISTORY_SECONDS * 1_000_000
-        events: dict[str, list[PastEvent]] = {}
+        keys = entity_keys(ctx)
+        entities = tuple(keys)
+        params: dict[str, Any] = {"since": since_us, "now": now_us}
+        for entity, key in keys.items():
+            params[f"key_{entity}"] = int(key) if entity == "account" else key
         # Core on the connection, integer times: no ORM or timestamp parsing on the hot path.
         connection = session.connection()
-        for entity, key in entity_keys(ctx).items():
-            value: Any = int(key) if entity == "account" else key
-            rows = connection.execute(
-                _ENTITY_QUERIES[entity], {"key": value, "since": since_us, "now": now_us}
-            ).all()
-            found = [PastEvent(r[0], r[1], r[2], r[3], r[4] or "") for r in rows]
-            found.sort(key=_newest_first, reverse=True)
-            events[entity] = found
+        found: dict[str, list[PastEvent]] = {entity: [] for entity in entities}
+        for row in connection.execute(_events_query(entities), params):
+            found[entities[row[0]]].append(PastEvent(row[1], row[2], row[3], row[4], row[5] or ""))
+        for events in found.values():
+            events.sort(key=_newest_first, reverse=True)
         known_us: int | None = None
-        reports = 0
+        reports = recent = 0
         payee = ctx.payee_account_number
         if payee:
-            known_us = connection.execute(
-                _KNOWN_SINCE, {"customer": ctx.customer_id, "payee": payee, "now": now_us}
-            ).scalar()
             now = ctx.occurred_at
-            reports = (
-                connection.execute(
-                    _FRAUD_REPORTS,
-                    {"payee": payee, "since": now - timedelta(days=30), "now": now},
-                ).scalar()
-                or 0
-            )
-        return History(events, known_us, reports)
+            known_us, reports, recent = connection.execute(
+                _PAYEE_FACTS,
+                {
+                    "customer": ctx.customer_id,
+                    "payee": payee,
+                    "now_us": now_us,
+                    "month_ago": now - timedelta(days=30),
+                    "week_ago": now - timedelta(days=7),
+                    "now": now,
+                },
+            ).one()
+        return History(found, known_us, int(reports or 0), int(recent or 0))
 
     def record(self, session: Session, decision: RiskDecision) -> None:
         """The decision row itself is the event: nothing more to write."""
@@ -435,6 +482,10 @@ class DatabaseEventStore:
         """The row's label is the fact: nothing more to write."""
 
 
+class RedisUnavailable(Exception):
+    """Redis failed moments ago; the store does not wait on it again yet."""
+
+
 class RedisEventStore:
     """Sorted sets per entity (score: microseconds), written after the transaction commits."""
 
@@ -444,19 +495,33 @@ class RedisEventStore:
         *,
         prefix: str = "zy:risk:",
         read_timeout: float = 0.25,
-        write_timeout: float = 2.0,
+        write_timeout: float = 1.0,
+        cool_off_seconds: float = 5.0,
     ) -> None:
         import redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
 
         self.prefix = prefix
-        # Reads are on the payment's critical path: a slow Redis fails safe quickly.
-        # Writes happen after the commit, off the decision's clock: give them time.
+        # Reads are on the payment's critical path: a slow Redis fails safe quickly, once
+        # (no client retries). Writes happen after the commit, off the decision's clock.
         self.client = redis.Redis.from_url(
-            url, socket_timeout=read_timeout, socket_connect_timeout=read_timeout
+            url,
+            socket_timeout=read_timeout,
+            socket_connect_timeout=read_timeout,
+            retry=Retry(NoBackoff(), 0),
         )
         self.writer = redis.Redis.from_url(
-            url, socket_timeout=write_timeout, socket_connect_timeout=write_timeout
+            url,
+            socket_timeout=write_timeout,
+            socket_connect_timeout=write_timeout,
+            retry=Retry(NoBackoff(), 0),
         )
+        # Circuit breaker: after a failure, stop waiting on Redis for a few seconds
+        # (decisions fail safe at once, writes are dropped and logged) instead of making
+        # every payment pay the timeout.
+        self.cool_off_seconds = cool_off_seconds
+        self.down_until = 0.0
         # Keep a week beyond the longest window, so a decision dated a little in the past
         # (a late batch, clock skew) still sees its full 30 days.
         self.ttl_seconds = HISTORY_SECONDS + 7 * 86_400
@@ -464,7 +529,19 @@ class RedisEventStore:
     def _key(self, *parts: str) -> str:
         return self.prefix + ":".join(parts)
 
+    def _trip(self) -> None:
+        self.down_until = time.monotonic() + self.cool_off_seconds
+
     def history(self, session: Session, ctx: RiskContext) -> History:
+        if time.monotonic() < self.down_until:
+            raise RedisUnavailable("redis failed recently; not waiting on it")
+        try:
+            return self._history(ctx)
+        except Exception:
+            self._trip()
+            raise
+
+    def _history(self, ctx: RiskContext) -> History:
         now_us = to_us(ctx.occurred_at)
         since_us = now_us - HISTORY_SECONDS * 1_000_000
         keys = entity_keys(ctx)
@@ -482,6 +559,7 @@ class RedisEventStore:
         if payee:
             pipe.zscore(self._key("known", ctx.customer_id), payee)
             pipe.zcount(self._key("fraud", payee), f"({now_us - 30 * 86_400_000_000}", now_us)
+            pipe.zcount(self._key("fraud", payee), f"({now_us - 7 * 86_400_000_000}", now_us)
         results = pipe.execute()
         events: dict[str, list[PastEvent]] = {}
         for entity, rows in zip(keys, results, strict=False):
@@ -492,13 +570,14 @@ class RedisEventStore:
             parsed.sort(key=_newest_first, reverse=True)
             events[entity] = parsed
         known_us: int | None = None
-        reports = 0
+        reports = recent = 0
         if payee:
             known_score, reports = results[len(keys)], int(results[len(keys) + 1])
+            recent = int(results[len(keys) + 2])
             known_us = (
                 int(known_score) if known_score is not None and known_score <= now_us else None
             )
-        return History(events, known_us, reports)
+        return History(events, known_us, reports, recent)
 
     def _after_commit(self, session: Session, op: tuple[str, RiskDecision]) -> None:
         pending: list[tuple[str, dict[str, Any]]] = session.info.setdefault("risk_redis", [])
@@ -534,6 +613,15 @@ class RedisEventStore:
         self._after_commit(session, ("fraud", decision))
 
     def apply(self, ops: list[tuple[str, dict[str, Any]]]) -> None:
+        if time.monotonic() < self.down_until:
+            raise RedisUnavailable(f"redis failed recently; {len(ops)} writes dropped")
+        try:
+            self._apply(ops)
+        except Exception:
+            self._trip()
+            raise
+
+    def _apply(self, ops: list[tuple[str, dict[str, Any]]]) -> None:
         pipe = self.writer.pipeline(transaction=False)
         for kind, op in ops:
             at_us = op["at_us"]
@@ -596,14 +684,17 @@ class MemoryEventStore:
                 found.append(event)
             events[entity] = found
         known: int | None = None
-        reports = 0
+        reports = recent = 0
         payee = ctx.payee_account_number
         if payee:
             value = self.known.get((ctx.customer_id, payee))
             known = value if value is not None and value <= now_us else None
             month_ago = now_us - 30 * 86_400_000_000
-            reports = sum(1 for t in self.frauds.get(payee, ()) if month_ago < t <= now_us)
-        return History(events, known, reports)
+            week_ago = now_us - 7 * 86_400_000_000
+            labels = [t for t in self.frauds.get(payee, ()) if month_ago < t <= now_us]
+            reports = len(labels)
+            recent = sum(1 for t in labels if t > week_ago)
+        return History(events, known, reports, recent)
 
     def history(self, session: Session, ctx: RiskContext) -> History:
         return self.history_of(ctx)
@@ -620,8 +711,16 @@ class MemoryEventStore:
         for entity, key in entity_keys(ctx).items():
             self.events[(entity, key)].append(event)
 
+    def add_event(self, keys: Mapping[str, str | None], event: PastEvent) -> None:
+        """`add` for bulk replays that already have the keys and the event."""
+        for entity, key in keys.items():
+            if key:
+                self.events[(entity, key)].append(event)
+
     def complete(self, customer_id: str, payee: str, at: datetime) -> None:
-        at_us = to_us(at)
+        self.complete_us(customer_id, payee, to_us(at))
+
+    def complete_us(self, customer_id: str, payee: str, at_us: int) -> None:
         current = self.known.get((customer_id, payee))
         if current is None or at_us < current:
             self.known[(customer_id, payee)] = at_us

@@ -179,24 +179,26 @@ class ModelServer:
     def __init__(self, version: str, model_text: str, feature_names: Sequence[str]) -> None:
         import lightgbm as lgb
 
-        if list(feature_names) != list(MODEL_FEATURES):
-            # The feature set changed since training: refuse rather than misread columns.
-            raise ValueError(f"model {version} was trained on a different feature set")
         self.version = version
         self.booster = lgb.Booster(model_str=model_text)
+        # Columns by name, in the model's own order: a model trained before features
+        # were added keeps working; one whose text disagrees with its list is refused.
+        self.feature_names = list(feature_names)
+        if self.booster.num_feature() != len(self.feature_names):
+            raise ValueError(f"model {version} does not match its feature list")
 
     def score(self, features: Mapping[str, Any]) -> float:
-        x = np.asarray([model_vector(features)], dtype=float)
+        x = np.asarray([model_vector(features, self.feature_names)], dtype=float)
         return float(self.booster.predict(x, num_threads=1)[0])
 
     def explain(self, features: Mapping[str, Any], top: int = 5) -> list[dict[str, Any]]:
         """The features that pushed this score most, with their values and contributions."""
-        x = np.asarray([model_vector(features)], dtype=float)
+        x = np.asarray([model_vector(features, self.feature_names)], dtype=float)
         contributions = self.booster.predict(x, pred_contrib=True, num_threads=1)[0][:-1]
         order = np.argsort(-np.abs(contributions))[:top]
         result = []
         for index in order:
-            name = MODEL_FEATURES[int(index)]
+            name = self.feature_names[int(index)]
             result.append(
                 {
                     "feature": name,

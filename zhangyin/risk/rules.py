@@ -17,6 +17,7 @@ value is missing, division by zero is missing.
 from __future__ import annotations
 
 import difflib
+import operator
 import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
@@ -391,6 +392,41 @@ def _arith(op: str, a: Any, b: Any) -> Any:
     return None if b == 0 else a / b
 
 
+_ORDERED: dict[str, Callable[[Any, Any], bool]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+_NUMBER_TYPES = (int, float)
+
+
+def _chain(node: Node, op: str) -> list[Node]:
+    if isinstance(node, Binary) and node.op == op:
+        return _chain(node.left, op) + _chain(node.right, op)
+    return [node]
+
+
+def _feature_vs_number(node: Binary) -> bool:
+    return (
+        isinstance(node.left, Name) and isinstance(node.right, Literal) and _num(node.right.value)
+    )
+
+
+def _fast_compare(node: Binary) -> Evaluator:
+    """`feature <op> number`, the commonest comparison, in one closure (same semantics)."""
+    assert isinstance(node.left, Name)
+    assert isinstance(node.right, Literal)
+    name, const, compare = node.left.name, node.right.value, _ORDERED[node.op]
+
+    def run(f: Features) -> bool:
+        value = f.get(name)
+        # type() not isinstance(): a bool is not a number here, as in _num.
+        return type(value) in _NUMBER_TYPES and bool(compare(value, const))
+
+    return run
+
+
 def _compile(node: Node) -> Evaluator:
     if isinstance(node, Literal):
         value = node.value
@@ -408,12 +444,30 @@ def _compile(node: Node) -> Evaluator:
             return -v if _num(v) else None
 
         return negate
+    if isinstance(node, Binary) and node.op in ("and", "or"):
+        # Flatten chains (a and b and c) into one loop: rules are mostly long conjunctions.
+        parts = [_compile(p) for p in _chain(node, node.op)]
+        if node.op == "and":
+
+            def conjunction(f: Features) -> bool:
+                for part in parts:  # noqa: SIM110 - a loop beats all(genexpr) on the hot path
+                    if not part(f):
+                        return False
+                return True
+
+            return conjunction
+
+        def disjunction(f: Features) -> bool:
+            for part in parts:  # noqa: SIM110 - a loop beats any(genexpr) on the hot path
+                if part(f):
+                    return True
+            return False
+
+        return disjunction
+    if isinstance(node, Binary) and node.op in _ORDERED and _feature_vs_number(node):
+        return _fast_compare(node)
     if isinstance(node, Binary):
         left, right = _compile(node.left), _compile(node.right)
-        if node.op == "and":
-            return lambda f: bool(left(f)) and bool(right(f))
-        if node.op == "or":
-            return lambda f: bool(left(f)) or bool(right(f))
         if node.op in ("+", "-", "*", "/"):
             op = node.op
             return lambda f: _arith(op, left(f), right(f))
