@@ -95,7 +95,7 @@ def capture(out: Path) -> None:
             options = {
                 "base_url": server,
                 "viewport": PHONE_VIEWPORT,
-                "device_scale_factor": 2,
+                "device_scale_factor": 1,
                 "is_mobile": True,
                 "has_touch": True,
                 "locale": "zh-CN",

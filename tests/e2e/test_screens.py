@@ -173,3 +173,21 @@ def test_no_serious_accessibility_violations_on_the_main_screens(
             found[f"{path}{' (elder)' if elder else ''}"] = _axe(page)
     problems = {path: v for path, v in found.items() if v}
     assert problems == {}, json.dumps(problems, ensure_ascii=False, indent=1)
+
+
+def test_the_shell_loads_offline_with_a_clear_banner(server: str, new_context: Any) -> None:
+    context = new_context()
+    page = context.new_page()
+    customer = register_in_app(page, server)
+    payee = api_customer(server)
+    deposit(server, payee, customer["account_number"], "100.00")
+    page.goto("/app/transfer")  # visited once online: its code is in the service worker's cache
+    page.get_by_test_id("limits").wait_for()
+    page.goto("/app/welcome")
+    page.wait_for_timeout(1000)
+    context.set_offline(True)
+    page.reload()
+    page.get_by_test_id("offline-banner").wait_for()
+    assert "网络" in page.get_by_test_id("offline-banner").inner_text()
+    assert page.locator("h1").first.is_visible()
+    context.set_offline(False)
