@@ -42,6 +42,7 @@ from zhangyin.wealth.errors import (
     DocumentVersionStale,
     HoldingNotFound,
     InsufficientUnits,
+    InvalidProduct,
     OrderNotCancellable,
     OrderNotFound,
     OutsideSubscriptionWindow,
@@ -766,8 +767,6 @@ def record_nav(
     """Store a NAV (or correct one not yet used by a confirmation)."""
     product = get_product(session, product_code)
     if not ProductKind(product.kind).uses_nav:
-        from zhangyin.wealth.errors import InvalidProduct
-
         raise InvalidProduct(reason="this product has no NAV")
     row = session.get(WealthNav, (product_code, day))
     if row is None:
