@@ -129,6 +129,7 @@ const enUS: typeof zhCN = {
     out: 'Out',
     incomeMonth: 'In this month',
     spendingMonth: 'Out this month',
+    searchLabel: 'Search',
     search: 'Search payee or note',
     from: 'From',
     to: 'To',

@@ -123,6 +123,7 @@ export default {
     out: '支出',
     incomeMonth: '本月收入',
     spendingMonth: '本月支出',
+    searchLabel: '搜索',
     search: '按收款人/附言搜索',
     from: '开始日期',
     to: '结束日期',
