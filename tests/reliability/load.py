@@ -125,6 +125,15 @@ class TransferLoad:
             thread.start()
         return self
 
+    def wait_for_successes(self, count: int, timeout: float = 90) -> None:
+        """Block until `count` more transfers were told ok (the load is really running)."""
+        target = len(self.outcomes.told_ok) + count
+        deadline = time.monotonic() + timeout
+        while len(self.outcomes.told_ok) < target:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"fewer than {count} successes in {timeout} s")
+            time.sleep(0.05)
+
     def stop(self) -> Outcomes:
         self._stop.set()
         for thread in self._threads:

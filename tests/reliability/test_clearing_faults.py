@@ -16,6 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
+from tests.identity.factories import last_code
 from tests.payments.factories import Payer, assert_books_balance, balance, customer, idem
 from zhangyin.clock import business_date, utcnow
 from zhangyin.db import Database
@@ -87,7 +88,7 @@ def gateway(sim: RunningSimulator) -> FaultyGateway:
     return FaultyGateway(clearing.HttpClearingGateway(sim.url, OUR_BANK_CODE, timeout=2))
 
 
-def send_interbank(client: TestClient, payer: Payer, amounts: list[str]) -> list[str]:
+def send_interbank(client: TestClient, db: Database, payer: Payer, amounts: list[str]) -> list[str]:
     ids = []
     for amount in amounts:
         response = client.post(
@@ -102,8 +103,17 @@ def send_interbank(client: TestClient, payer: Payer, amounts: list[str]) -> list
             headers={**payer.headers, **idem()},
         )
         assert response.status_code == 201, response.text
-        assert response.json()["status"] == "processing"
-        ids.append(response.json()["id"])
+        body = response.json()
+        if body["status"] == "pending_challenge":  # risk asks for step-up: the customer answers
+            response = client.post(
+                f"/v1/transfers/{body['id']}/confirm",
+                json={"challenge_id": body["challenge_id"], "sms_code": last_code(db, payer.phone)},
+                headers={**payer.headers, **idem()},
+            )
+            assert response.status_code == 200, response.text
+            body = response.json()
+        assert body["status"] == "processing", body
+        ids.append(body["id"])
     return ids
 
 
@@ -159,7 +169,7 @@ def test_slow_answers_and_lost_acknowledgements_settle_once(
     before = payee_balance(sim)
     sim.house.answer_delay = 0.6
     gateway.lose_submit_answers = 2  # the first two submissions time out after being taken
-    ids = send_interbank(client, payer, ["10.00", "20.00", "30.00"])
+    ids = send_interbank(client, db, payer, ["10.00", "20.00", "30.00"])
     run_payment_jobs(db, gateway)
     # Slow: nothing answered yet, the money is held, not gone.
     for transfer_id in ids:
@@ -184,7 +194,7 @@ def test_clearing_house_down_then_back_settles_once(
     payer = customer(client, db)
     before = payee_balance(sim)
     gateway.down = True
-    ids = send_interbank(client, payer, ["5.00", "6.00"])
+    ids = send_interbank(client, db, payer, ["5.00", "6.00"])
     settle(db, gateway, passes=3)
     assert sim.house.received == []
     assert balance(db, payer.account_id) == OPENING
@@ -202,7 +212,7 @@ def test_answers_delivered_twice_are_applied_once(
     before = payee_balance(sim)
     sim.house.return_share = 0.5
     gateway.duplicate_feed = True
-    ids = send_interbank(client, payer, ["1.00", "2.00", "3.00", "4.00", "5.00", "6.00"])
+    ids = send_interbank(client, db, payer, ["1.00", "2.00", "3.00", "4.00", "5.00", "6.00"])
     settle(db, gateway)
     statuses = check_once(client, db, sim, gateway, payer, ids, before)
     assert "returned" in statuses.values() and "completed" in statuses.values()
@@ -221,7 +231,7 @@ def test_a_return_that_overtakes_its_acceptance_is_not_lost(
     before = payee_balance(sim)
     sim.house.return_share = 1.0
     gateway.reverse_feed = True
-    ids = send_interbank(client, payer, ["7.00"])
+    ids = send_interbank(client, db, payer, ["7.00"])
     make_everything_due(db)
 
     interbank.send_pending(db, gateway)

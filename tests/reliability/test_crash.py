@@ -34,11 +34,13 @@ def test_kill_9_mid_load_posts_each_told_transfer_once_and_loses_none(
     load = TransferLoad(stack.api.url, customers, threads=4, timeout=5).start()
     try:
         for _ in range(KILLS):
-            time.sleep(rng.uniform(0.8, 2.5))
+            # Mid-load: some transfers went through since the (re)start, then a random moment.
+            load.wait_for_successes(rng.randint(5, 15))
+            time.sleep(rng.uniform(0.0, 1.0))
             stack.api.kill9()
             time.sleep(rng.uniform(0.0, 0.5))
             stack.api.start()
-        time.sleep(1.0)
+        load.wait_for_successes(5)
     finally:
         outcomes = load.stop()
 

@@ -47,7 +47,7 @@ def test_database_restart_gives_503s_then_recovers_without_restarting_the_api(
     prober.start()
     load = TransferLoad(stack.api.url, customers, threads=3, timeout=REQUEST_BUDGET).start()
     try:
-        time.sleep(1.5)
+        load.wait_for_successes(10)
         stack.pg.stop("fast")
         # While the database is away: readiness is false, a read is a 503 problem.
         bank.wait_until_status(http, "/readyz", 503, timeout=15)
@@ -63,7 +63,7 @@ def test_database_restart_gives_503s_then_recovers_without_restarting_the_api(
         time.sleep(2.0)
         stack.pg.start()
         bank.wait_until_status(http, "/readyz", 200, timeout=30)
-        time.sleep(1.5)
+        load.wait_for_successes(10)  # the same process serves again
     finally:
         outcomes = load.stop()
         stop_probe.set()
@@ -79,8 +79,6 @@ def test_database_restart_gives_503s_then_recovers_without_restarting_the_api(
     refused = [a for a in outcomes.in_doubt if a.status == 503]
     assert refused, "no request met the database outage"
     assert all(a.answer and a.answer["code"] == "service_unavailable" for a in refused)
-    # The API is serving again from the same process.
-    assert len([a for a in outcomes.told_ok if a.answer]) >= 10
 
     for attempt in outcomes.in_doubt:
         resolve(http, attempt)
