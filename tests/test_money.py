@@ -82,3 +82,9 @@ def test_money_never_mixes_currencies_or_floats() -> None:
 )
 def test_language_negotiation(header: str | None, language: str) -> None:
     assert pick_language(header) == language
+
+
+def test_full_width_digits_are_not_an_amount() -> None:
+    with pytest.raises(MoneyError) as refused:
+        parse_amount("１００", "CNY")
+    assert refused.value.code == "invalid_amount"

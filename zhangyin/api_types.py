@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 #: "100.00": a decimal string; parsed into minor units by zhangyin.money.parse_amount.
 DecimalAmount = Annotated[
-    str, Field(min_length=1, max_length=24, examples=["100.00"], pattern=r"^\d+(\.\d+)?$")
+    str, Field(min_length=1, max_length=24, examples=["100.00"], pattern=r"^[0-9]+(\.[0-9]+)?$")
 ]
 CurrencyCode = Annotated[str, Field(pattern=r"^[A-Z]{3}$", examples=["CNY"])]
 #: Text a person typed: no control characters (which break logs, receipts and terminals).

@@ -31,7 +31,7 @@ CURRENCY_EXPONENTS: dict[str, int] = {
 #: (ten trillion yuan). Anything larger is a typo or an attack.
 MAX_AMOUNT_MINOR = 10**15
 
-_DECIMAL_RE = re.compile(r"^\d{1,30}(\.\d{1,10})?$")
+_DECIMAL_RE = re.compile(r"^[0-9]{1,30}(\.[0-9]{1,10})?$")
 
 
 class MoneyError(ValueError):
