@@ -190,6 +190,7 @@ const enUS: typeof zhCN = {
     cancelDelayed: 'Cancel transfer',
     cancelConfirm: 'Cancel this transfer?',
     receipt: 'Receipt',
+    time: 'Time',
     again: 'Another transfer',
     home: 'Back to home',
     timeline: 'Progress',

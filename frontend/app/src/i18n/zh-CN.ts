@@ -182,6 +182,7 @@ export default {
     cancelDelayed: '撤销转账',
     cancelConfirm: '确定撤销这笔转账？',
     receipt: '电子回单',
+    time: '交易时间',
     again: '再转一笔',
     home: '返回首页',
     timeline: '处理进度',
