@@ -124,7 +124,7 @@ class Postgres:
 
     def create_database(self, name: str) -> str:
         with psycopg.connect(self.admin_url, autocommit=True, connect_timeout=5) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+            conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
 
     def close(self) -> None:
@@ -320,7 +320,7 @@ class Stack:
         """Read the throwaway database directly (what the clients cannot see)."""
         url = self.database_url
         with psycopg.connect(url, connect_timeout=5) as conn:  # commits when the block ends
-            cursor = conn.execute(query, params)  # type: ignore[arg-type]
+            cursor = conn.execute(query, params)
             return cursor.fetchall() if cursor.description else []
 
     def close(self) -> None:
