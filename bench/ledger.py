@@ -7,7 +7,10 @@
 (c) a hot account: every transfer credits the same account, in batches of 100.
 Accounts are drawn at random from --accounts. Prints transfers/s, pgbench TPS
 (TPC-B-like, --workers clients, scale 10, prepared statements) and the ratios,
-then one JSON line.
+then one JSON line. pgbench runs before and after the ledger modes and the
+ratios use the mean of the two: on a machine shared with other work the load
+moves during a run, and one anchor taken at the start skews every ratio. The
+1-minute load average is printed with each figure.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing as mp
+import os
 import platform
 import random
 import sys
@@ -129,18 +133,30 @@ def main() -> None:
 
     machine = f"{platform.node()} {platform.machine()} {mp.cpu_count()} cores"
     print(f"machine: {machine}, Python {platform.python_version()}")
-    pgbench = pgbench_tps(clients=args.workers, seconds=int(args.seconds))
-    print(f"{f'pgbench TPC-B-like, {args.workers} clients:':<36} {pgbench:10.0f} tps")
+    loads: dict[str, float] = {}
+
+    def anchor(when: str) -> float:
+        tps = pgbench_tps(clients=args.workers, seconds=int(args.seconds))
+        loads[f"pgbench_{when}"] = os.getloadavg()[0]
+        label = f"pgbench TPC-B-like, {args.workers} clients ({when}):"
+        print(f"{label:<44} {tps:10.0f} tps          load {loads[f'pgbench_{when}']:.2f}")
+        return tps
+
+    before = anchor("before")
     with throwaway_database("zy_bench_ledger") as name:
         url = url_for(name)
         ids, hot = prepare(url, args.accounts)
         results = {}
         for mode in ("single", "batch", "hot"):
             results[mode] = run_mode(mode, url, ids, hot, args.seconds, args.workers)
-            ratio = results[mode] / pgbench
+            loads[mode] = os.getloadavg()[0]
             label = f"ledger {mode} ({args.workers} workers):"
-            print(f"{label:<36} {results[mode]:10.0f} transfers/s  {ratio:5.2f}x pgbench")
+            print(f"{label:<44} {results[mode]:10.0f} transfers/s  load {loads[mode]:.2f}")
         books_balance = check_books(url)
+    after = anchor("after")
+    pgbench = (before + after) / 2
+    for mode in ("single", "batch", "hot"):
+        print(f"{f'{mode} / mean pgbench:':<44} {results[mode] / pgbench:10.2f}x")
     print(f"reconciliation after the run: {'clean' if books_balance else 'DIFFERENCES'}")
     figures = {
         "bench": "ledger",
@@ -148,6 +164,9 @@ def main() -> None:
         "accounts": args.accounts,
         "workers": args.workers,
         "pgbench_tps": round(pgbench),
+        "pgbench_before_tps": round(before),
+        "pgbench_after_tps": round(after),
+        "load_1min": loads,
         "single_tps": round(results["single"]),
         "batch_tps": round(results["batch"]),
         "hot_tps": round(results["hot"]),

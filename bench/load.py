@@ -1,6 +1,6 @@
 """Load test of the real server over HTTP: a mobile-banking mix on a PostgreSQL of its own.
 
-    python bench/load.py [--seconds 30] [--users 16] [--customers 24]
+    python bench/load.py [--seconds 30] [--users 16] [--customers 24] [--workers 2]
     python bench/load.py --soak --seconds 600      # memory must not grow
 
 Starts a throwaway PostgreSQL cluster (Debian's initdb/pg_ctl, a free port) and
@@ -58,9 +58,22 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
-def api_cpu(process: psutil.Process) -> float:
-    times = process.cpu_times()
-    return float(times.user + times.system)
+def _tree(process: psutil.Process) -> list[psutil.Process]:
+    """The server and its worker processes (uvicorn forks one per `--workers`)."""
+    return [process, *process.children(recursive=True)]
+
+
+def api_cpu(process: psutil.Process) -> dict[int, float]:
+    """CPU seconds per server process (key 0 unused: cpu_delta's slot for exited ones)."""
+    seconds = {0: 0.0}
+    for p in _tree(process):
+        times = p.cpu_times()
+        seconds[p.pid] = float(times.user + times.system)
+    return seconds
+
+
+def api_rss(process: psutil.Process) -> int:
+    return sum(p.memory_info().rss for p in _tree(process))
 
 
 def database_cpu(stack: Stack) -> dict[int, float]:
@@ -182,7 +195,7 @@ def run_load(
 
     async def sample_memory(deadline: float) -> None:
         while time.monotonic() < deadline:
-            rss.append((time.monotonic(), api.memory_info().rss))
+            rss.append((time.monotonic(), api_rss(api)))
             await asyncio.sleep(min(10.0, max(1.0, seconds / 30)))
 
     async def phase(duration: float, into: Results, watch: bool) -> None:
@@ -195,7 +208,8 @@ def run_load(
     started = time.monotonic()
     asyncio.run(phase(seconds, results, watch=True))
     elapsed = time.monotonic() - started
-    cpu_api, db_seconds = api_cpu(api) - cpu_api, cpu_delta(cpu_db, database_cpu(stack))
+    api_seconds = cpu_delta(cpu_api, api_cpu(api))
+    db_seconds = cpu_delta(cpu_db, database_cpu(stack))
     total = sum(len(v) for v in results.latencies.values())
     errors = sum(results.errors.values())
     report: dict[str, object] = {
@@ -206,7 +220,7 @@ def run_load(
         "requests": total,
         "rps": round(total / elapsed, 1),
         "error_rate": round(errors / total, 5) if total else None,
-        "server_cpu_pct": round(100 * cpu_api / elapsed, 1),
+        "server_cpu_pct": round(100 * api_seconds / elapsed, 1),
         "db_cpu_pct": round(100 * db_seconds / elapsed, 1),
         "cores": psutil.cpu_count(),
         "ops": {
@@ -250,11 +264,12 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--users", type=int, default=16, help="concurrent clients")
     parser.add_argument("--customers", type=int, default=24)
+    parser.add_argument("--workers", type=int, default=2, help="API worker processes")
     parser.add_argument("--soak", action="store_true", help="watch memory; exit 1 if it grows")
     args = parser.parse_args()
     stack = Stack()
     try:
-        stack.api.start()
+        stack.api.start(workers=args.workers)
         with httpx.Client(base_url=stack.api.url, timeout=30) as http:
             people = prepare(stack, http, args.customers)
         report = run_load(stack, people, args.users, args.seconds, args.soak)
@@ -262,6 +277,7 @@ def main() -> int:
     finally:
         stack.close()
     report["reconciled"] = reconciled
+    report["workers"] = args.workers
     report["machine"] = (
         f"{platform.machine()} {psutil.cpu_count()} cores {platform.python_version()}"
     )

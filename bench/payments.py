@@ -37,6 +37,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import httpx
+import psutil
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
@@ -184,9 +185,26 @@ def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
     raise SystemExit(f"server did not start; see {log.name}")
 
 
+def server_cpu(server: psutil.Process) -> float:
+    """CPU seconds of the server and its worker processes so far."""
+    total = 0.0
+    for process in (server, *server.children(recursive=True)):
+        try:
+            times = process.cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
+
+
 async def http_phase(
-    port: int, customers: list[dict[str, object]], clients: int, seconds: float
-) -> tuple[int, list[float], Counter[str]]:
+    port: int,
+    customers: list[dict[str, object]],
+    clients: int,
+    seconds: float,
+    server: psutil.Process,
+) -> tuple[int, list[float], Counter[str], float]:
+    """(completed transfers, their latencies, outcomes, server CPU seconds) of the timed run."""
     latencies: list[float] = []
     statuses: Counter[str] = Counter()
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
@@ -222,9 +240,11 @@ async def http_phase(
         await asyncio.gather(*(one_client(i, time.perf_counter() + 0.5) for i in range(clients)))
         latencies.clear()
         statuses.clear()
+        cpu = server_cpu(server)
         until = time.perf_counter() + seconds
         await asyncio.gather(*(one_client(i, until) for i in range(clients)))
-    return statuses["completed"], latencies, statuses
+        cpu = server_cpu(server) - cpu
+    return statuses["completed"], latencies, statuses, cpu
 
 
 def ledger_phase(
@@ -273,8 +293,10 @@ def main() -> None:
         customers = make_customers(db, args.clients)
         server = start_server(url, args.port, args.workers)
         try:
-            completed, latencies, statuses = asyncio.run(
-                http_phase(args.port, customers, args.clients, args.seconds)
+            completed, latencies, statuses, cpu_seconds = asyncio.run(
+                http_phase(
+                    args.port, customers, args.clients, args.seconds, psutil.Process(server.pid)
+                )
             )
         finally:
             server.terminate()
@@ -288,6 +310,9 @@ def main() -> None:
     p50 = percentile(latencies, 0.50) * 1000
     p99 = percentile(latencies, 0.99) * 1000
     ratio = tps / ledger_tps if ledger_tps else 0.0
+    answered = sum(statuses.values())
+    cpu_ms = cpu_seconds * 1000 / answered if answered else float("nan")
+    load = os.getloadavg()
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, python {platform.python_version()}"
     )
@@ -296,7 +321,9 @@ def main() -> None:
         f"payments over HTTP ({args.clients} clients, {args.workers} workers, "
         f"{args.seconds:.0f} s): {tps:.1f} transfers/s, p50 {p50:.1f} ms, p99 {p99:.1f} ms"
     )
+    print(f"server CPU per answered request: {cpu_ms:.1f} ms (all its processes)")
     print(f"ledger.service.transfer alone ({args.clients} threads): {ledger_tps:.1f} transfers/s")
+    print(f"load average at the end: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
     print(f"ratio to the ledger-only figure: {ratio:.2f}")
     print(
         json.dumps(
@@ -307,7 +334,9 @@ def main() -> None:
                 "p99_ms": round(p99, 1),
                 "ledger_only_per_s": round(ledger_tps, 1),
                 "ratio_to_ledger": round(ratio, 3),
+                "server_cpu_ms_per_request": round(cpu_ms, 2),
                 "clients": args.clients,
+                "workers": args.workers,
                 "seconds": args.seconds,
             }
         )

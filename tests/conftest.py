@@ -149,31 +149,3 @@ def client(settings: Settings, db: Database) -> Iterator[TestClient]:
 @pytest.fixture
 def service_headers(settings: Settings) -> dict[str, str]:
     return {"Authorization": f"Bearer {service_token(settings)}"}
-
-
-#: Tests that pass alone but failed in the full parallel run at the end of the session
-#: (order or timing dependence not yet found). Marked, not hidden: the closing note lists
-#: them, and a non-strict xfail still runs each one.
-FLAKY_IN_FULL_RUN = {
-    "tests/payments/test_scenarios.py::test_camt053_statement_for_a_date_range",
-    "tests/analytics/test_recording.py::test_registration_and_login_are_recorded_once_under_a_hashed_id",
-    "tests/reliability/test_redis_nats_down.py::test_money_moves_without_redis_and_nats_and_events_follow_once_in_order",
-}
-#: Their server fixture failed to start in the full run (fine alone); skipped until found.
-SETUP_FLAKY_IN_FULL_RUN = {
-    "tests/e2e/test_console.py::test_staff_logs_in_sees_dashboard_and_publishes_a_banner",
-    "tests/e2e/test_console.py::test_risk_analyst_releases_a_held_transfer_from_the_queue",
-}
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        base = item.nodeid.split("[", 1)[0]
-        if base in FLAKY_IN_FULL_RUN:
-            item.add_marker(
-                pytest.mark.xfail(reason="flaky in the full run; see closing note", strict=False)
-            )
-        if base in SETUP_FLAKY_IN_FULL_RUN:
-            item.add_marker(
-                pytest.mark.skip(reason="server fixture flaky in the full run; see closing note")
-            )

@@ -129,3 +129,23 @@ def test_with_nats_down_events_wait_in_the_outbox(db: Database) -> None:
     dispatcher = OutboxDispatcher(db, NatsPublisher("nats://127.0.0.1:1", timeout=0.5))
     assert asyncio.run(dispatcher.drain()) == 0
     assert unpublished(db) == waiting > 0
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_one_worker_dispatches_and_another_takes_over_when_it_goes(db: Database) -> None:
+    first = OutboxDispatcher(db, InProcessPublisher())
+    second = OutboxDispatcher(db, InProcessPublisher())
+    assert first.lead() is True
+    assert first.lead() is True  # still the leader on the next pass
+    assert second.lead() is False
+    first.resign()  # the worker stops (or dies: its connection closes the same way)
+    assert second.lead() is True
+    assert first.lead() is False
+    second.resign()
+
+
+@pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
+def test_on_sqlite_every_dispatcher_leads(db: Database) -> None:
+    # SQLite serves from one process: there is nobody to share the outbox with.
+    assert OutboxDispatcher(db, InProcessPublisher()).lead() is True
+    assert OutboxDispatcher(db, InProcessPublisher()).lead() is True

@@ -62,6 +62,9 @@ def problem_response(request: Request, error: DomainError) -> JSONResponse:
     headers = {"Content-Language": language}
     if error.status == 503:
         headers["Retry-After"] = "1"
+    retry_after = error.params.get("retry_after")
+    if error.status == 429 and isinstance(retry_after, int):
+        headers["Retry-After"] = str(retry_after)
     return JSONResponse(body, status_code=error.status, media_type=PROBLEM_JSON, headers=headers)
 
 

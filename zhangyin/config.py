@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(default=None, validation_alias="REDIS_URL")
     nats_url: str | None = Field(default=None, validation_alias="NATS_URL")
     secret_key: str | None = Field(default=None, validation_alias="ZHANGYIN_SECRET_KEY")
+    #: Comma-separated secret keys rotated out: access tokens they signed stay valid until expiry.
+    previous_secret_keys: str = Field(default="", validation_alias="ZHANGYIN_PREVIOUS_SECRET_KEYS")
     service_token: str | None = Field(default=None, validation_alias="ZHANGYIN_SERVICE_TOKEN")
     demo: bool = Field(default=False, validation_alias="ZHANGYIN_DEMO")
     port: int = Field(default=8000, validation_alias="PORT")
@@ -50,6 +52,10 @@ class Settings(BaseSettings):
             path.write_text(secrets.token_urlsafe(48))
             path.chmod(0o600)
         return path.read_text().strip()
+
+    def previous_secret_key_list(self) -> list[str]:
+        """The rotated-out keys, newest first as configured, blanks dropped."""
+        return [key.strip() for key in self.previous_secret_keys.split(",") if key.strip()]
 
 
 @lru_cache

@@ -19,7 +19,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, String, insert, select, update
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Connection,
+    Index,
+    Integer,
+    String,
+    insert,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from zhangyin.clock import utcnow
@@ -197,13 +209,56 @@ class NatsPublisher:
         self._js = None
 
 
+#: The PostgreSQL advisory lock whose holder is the one dispatching process.
+OUTBOX_LEADER_LOCK = 0x7A79_6F62  # "zyob"
+
+
 class OutboxDispatcher:
-    """Moves committed events from the outbox to the publisher, oldest first."""
+    """Moves committed events from the outbox to the publisher, oldest first.
+
+    Every API worker starts one, but on PostgreSQL only the holder of an advisory
+    lock dispatches: otherwise each worker would read and publish the same rows
+    (harmless for NATS, which drops duplicates by id, but in-process subscribers
+    would handle each event once per worker). The lock lives on a connection of
+    its own, so a worker that dies hands it to the next one at once.
+    """
 
     def __init__(self, db: Database, publisher: Publisher, *, batch_size: int = 200) -> None:
         self.db = db
         self.publisher = publisher
         self.batch_size = batch_size
+        self._leader: Connection | None = None
+
+    def lead(self) -> bool:
+        """Whether this process dispatches now (take the lock if it is free)."""
+        if self.db.backend != "postgresql":
+            return True  # SQLite serves from one process
+        try:
+            if self._leader is not None:
+                self._leader.execute(text("SELECT 1"))  # still ours: the connection is alive
+                return True
+            connection = self.db.engine.connect()
+            got = connection.execute(
+                text("SELECT pg_try_advisory_lock(:key)"), {"key": OUTBOX_LEADER_LOCK}
+            ).scalar()
+            connection.commit()
+            if got:
+                self._leader = connection
+                return True
+            connection.close()
+        except DBAPIError:
+            self.resign()
+        return False
+
+    def resign(self) -> None:
+        """Give the lock up: its connection is closed for real, not returned to the pool."""
+        if self._leader is not None:
+            try:
+                self._leader.invalidate()
+                self._leader.close()
+            except DBAPIError:
+                log.debug("closing the outbox leader connection failed", exc_info=True)
+            self._leader = None
 
     def _pending(self) -> list[Event]:
         with self.db.session() as session:
@@ -246,9 +301,13 @@ class OutboxDispatcher:
                 return total
 
     async def run_forever(self, interval: float = 0.5) -> None:
-        while True:
-            try:
-                await self.drain()
-            except Exception:
-                log.exception("outbox dispatch failed")
-            await asyncio.sleep(interval)
+        try:
+            while True:
+                try:
+                    if await asyncio.to_thread(self.lead):
+                        await self.drain()
+                except Exception:
+                    log.exception("outbox dispatch failed")
+                await asyncio.sleep(interval)
+        finally:
+            self.resign()

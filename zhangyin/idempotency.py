@@ -18,7 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Integer, String
+from sqlalchemy import JSON, Integer, String, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -93,31 +95,54 @@ def run_idempotent(
             raise IdempotencyKeyReused()
         return StoredResponse(record.status_code, record.response_body, replayed=True)
 
-    def attempt(session: Session) -> StoredResponse | DomainError:
-        stored = replay(session)
-        if stored is not None:
-            return stored
-        record = IdempotencyRecord(
-            scope=scope,
-            key=key,
-            request_hash=request_hash,
-            status_code=0,
-            response_body={},
-            created_at=utcnow(),
+    def claim(session: Session) -> bool:
+        """Insert the key's row; False when it is already there (a retry or a twin).
+
+        One statement on the hot path instead of a read and then an insert. A
+        concurrent twin blocks here until the first request finishes; it then
+        finds the committed row (or claims the key if the first rolled back).
+        """
+        dialect = session.get_bind().dialect.name
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        result = session.execute(
+            insert(IdempotencyRecord)
+            .values(
+                scope=scope,
+                key=key,
+                request_hash=request_hash,
+                status_code=0,
+                response_body={},
+                created_at=utcnow(),
+            )
+            .on_conflict_do_nothing()
+            .returning(IdempotencyRecord.key)
         )
-        session.add(record)
-        session.flush()  # claims the key; a concurrent twin blocks here until we finish
+        return result.first() is not None
+
+    def finish(session: Session, status_code: int, body: dict[str, Any]) -> None:
+        session.execute(
+            update(IdempotencyRecord)
+            .where(IdempotencyRecord.scope == scope, IdempotencyRecord.key == key)
+            .values(status_code=status_code, response_body=body)
+        )
+
+    def attempt(session: Session) -> StoredResponse | DomainError:
+        if not claim(session):
+            stored = replay(session)
+            if stored is not None:
+                return stored
+            # The row went away between the two statements (expired and swept): claim again.
+            if not claim(session):
+                raise RuntimeError("idempotency key neither claimable nor stored")
         savepoint = session.begin_nested()
         try:
             status_code, body = work(session)
             savepoint.commit()
         except DomainError as error:
             savepoint.rollback()
-            record.status_code = error.status
-            record.response_body = problem_body(error, language, instance, None)
+            finish(session, error.status, problem_body(error, language, instance, None))
             return error
-        record.status_code = status_code
-        record.response_body = body
+        finish(session, status_code, body)
         return StoredResponse(status_code, body, replayed=False)
 
     try:

@@ -35,6 +35,9 @@ async def run_periodic_jobs(db: Database, interval: float = 15.0) -> None:
             from zhangyin.wealth.jobs import run_wealth_jobs
 
             await asyncio.to_thread(run_wealth_jobs, db)
+            from zhangyin.risk.jobs import run_risk_jobs
+
+            await asyncio.to_thread(run_risk_jobs, db)
         except Exception:
             log.exception("periodic jobs failed")
         await asyncio.sleep(interval)

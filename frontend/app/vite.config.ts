@@ -1,7 +1,7 @@
 /// <reference types="vitest/config" />
 import { fileURLToPath, URL } from 'node:url'
 import vue from '@vitejs/plugin-vue'
-import { defineConfig, type Plugin } from 'vite'
+import { defineConfig, type Plugin, type Rollup } from 'vite'
 
 const BASE = '/app/'
 const OUT_DIR = fileURLToPath(new URL('../../zhangyin/web/dist/app', import.meta.url))
@@ -36,9 +36,59 @@ function localVantIconFont(): Plugin {
   }
 }
 
+/**
+ * A logged-in customer lands on the home screen: index.html names its code (the chunk and
+ * what it imports, its CSS) so the browser fetches it alongside the entry script instead of
+ * one round trip after it, and the service worker's install caches it with the shell.
+ */
+function preloadHome(): Plugin {
+  return {
+    name: 'zhangyin:preload-home',
+    apply: 'build',
+    transformIndexHtml: {
+      order: 'post',
+      handler(_html, context) {
+        const chunks = Object.values(context.bundle ?? {}).filter(
+          (item): item is Rollup.OutputChunk => item.type === 'chunk',
+        )
+        const byName = new Map(chunks.map((chunk) => [chunk.fileName, chunk]))
+        const closure = (start: Rollup.OutputChunk[]): Set<Rollup.OutputChunk> => {
+          const seen = new Set<Rollup.OutputChunk>()
+          const visit = (chunk: Rollup.OutputChunk) => {
+            if (seen.has(chunk)) return
+            seen.add(chunk)
+            for (const name of chunk.imports) {
+              const next = byName.get(name)
+              if (next) visit(next)
+            }
+          }
+          start.forEach(visit)
+          return seen
+        }
+        const home = chunks.find((chunk) => chunk.facadeModuleId?.endsWith('/views/HomeView.vue'))
+        if (!home) throw new Error('preload-home: no chunk for views/HomeView.vue')
+        const loaded = closure(chunks.filter((chunk) => chunk.isEntry))
+        const needed = [...closure([home])].filter((chunk) => !loaded.has(chunk))
+        return needed.flatMap((chunk) => [
+          {
+            tag: 'link',
+            attrs: { rel: 'modulepreload', crossorigin: true, href: BASE + chunk.fileName },
+            injectTo: 'head' as const,
+          },
+          ...[...(chunk.viteMetadata?.importedCss ?? [])].map((css) => ({
+            tag: 'link',
+            attrs: { rel: 'preload', as: 'style', crossorigin: true, href: BASE + css },
+            injectTo: 'head' as const,
+          })),
+        ])
+      },
+    },
+  }
+}
+
 export default defineConfig({
   base: BASE,
-  plugins: [vue(), localVantIconFont()],
+  plugins: [vue(), localVantIconFont(), preloadHome()],
   resolve: {
     alias: { '@': fileURLToPath(new URL('./src', import.meta.url)) },
   },

@@ -6,7 +6,6 @@ in DuckDB, and in local Spark, and must give the same numbers everywhere.
 
 from __future__ import annotations
 
-import os
 import shutil
 from datetime import timedelta
 
@@ -116,10 +115,6 @@ def test_metric_definitions_on_duckdb() -> None:
 
 @pytest.mark.slow
 @pytest.mark.skipif(shutil.which("java") is None, reason="local Spark needs a Java runtime")
-@pytest.mark.skipif(
-    os.environ.get("ZHANGYIN_TEST_SPARK") != "1",
-    reason="local Spark takes minutes on 2 cores: run with ZHANGYIN_TEST_SPARK=1",
-)
 def test_metric_definitions_on_local_spark() -> None:
     import pandas as pd
 

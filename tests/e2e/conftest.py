@@ -55,8 +55,19 @@ def server(tmp_path_factory: pytest.TempPathFactory, server_database_url: str) -
         pytest.fail(str(exc))
 
 
-@pytest.fixture(scope="session")
-def browser(server: str) -> Iterator[Any]:
+@pytest.fixture(scope="module")
+def chromium_browser() -> Iterator[Any]:
+    """Chromium for one test module, closed when the module ends.
+
+    While Playwright's sync API is open it leaves an asyncio loop marked running in
+    the main thread, so anything else in the same process that needs a loop (a second
+    `sync_playwright()`, `asyncio.run` in a later test file) failed whenever it landed
+    on the same xdist worker. One browser per module, closed at the module's end,
+    keeps e2e modules from leaking that state into the tests after them.
+    """
+    missing = _missing_prerequisite()
+    if missing:
+        pytest.skip(missing)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -67,6 +78,11 @@ def browser(server: str) -> Iterator[Any]:
             yield chromium
         finally:
             chromium.close()
+
+
+@pytest.fixture(scope="module")
+def browser(server: str, chromium_browser: Any) -> Any:
+    return chromium_browser
 
 
 @pytest.fixture

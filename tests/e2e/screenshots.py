@@ -105,7 +105,11 @@ def capture(out: Path) -> None:
                 context = browser.new_context(**options)
                 context.set_default_timeout(30_000)
                 if elder:
-                    context.add_init_script("localStorage.setItem('zy_elder', '1')")
+                    # Chosen before login, as on the welcome screen: saved to the customer at login.
+                    context.add_init_script(
+                        "localStorage.setItem('zy_elder', '1');"
+                        "localStorage.setItem('zy_prefs_pending', '{\"elder_mode\":true}')"
+                    )
                 page = context.new_page()
                 for name, path in LOGGED_OUT:
                     page.goto(path)

@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,51 +47,98 @@ def _free_port() -> int:
         return port
 
 
+#: How uvicorn says that another socket took the port first.
+PORT_TAKEN = "address already in use"
+
+
+def _ours_by_service_token(base: str) -> bool:
+    """Our server knows SERVICE_TOKEN; another test process's server on the port would not."""
+    answer = httpx.get(
+        f"{base}/v1/ledger/transfers/00000000-0000-0000-0000-000000000000",
+        headers={"Authorization": f"Bearer {SERVICE_TOKEN}"},
+        timeout=10,
+    )
+    return answer.status_code not in (401, 403)
+
+
 @contextlib.contextmanager
-def running_server(workdir: Path, database_url: str) -> Iterator[str]:
-    """`python -m zhangyin serve` on a free port, demo mode, a fresh migrated database."""
-    port = _free_port()
+def running_server(
+    workdir: Path,
+    database_url: str,
+    *,
+    is_ours: Callable[[str], bool] = _ours_by_service_token,
+    tries: int = 5,
+) -> Iterator[str]:
+    """`python -m zhangyin serve` on a free port, demo mode, a fresh migrated database.
+
+    A port is free when asked for, not when the server binds it seconds later (it
+    imports the app first): in the parallel run another worker's server or an outgoing
+    connection can take it in between. Then uvicorn exits with "address already in
+    use" or, worse, /healthz answers from someone else's server. So the port is picked
+    last, a taken port means another try, and a server is accepted only when `is_ours`.
+    """
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
         "ZHANGYIN_DEMO": "1",
         "ZHANGYIN_SECRET_KEY": secrets.token_urlsafe(32),
         "HOST": "127.0.0.1",
-        "PORT": str(port),
         "LOG_LEVEL": "WARNING",
         "ZHANGYIN_SERVICE_TOKEN": SERVICE_TOKEN,
     }
     for name in ("REDIS_URL", "NATS_URL"):
         env.pop(name, None)
     subprocess.run([sys.executable, "-m", "zhangyin", "migrate"], cwd=workdir, env=env, check=True)
-    log_path = workdir / "server.log"
+    for _ in range(tries):
+        started = _start(workdir, env, is_ours)
+        if started is not None:
+            break
+    else:
+        raise ServerDidNotStart(f"no free port for the server after {tries} tries")
+    process, base = started
+    try:
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _start(
+    workdir: Path, env: dict[str, str], is_ours: Callable[[str], bool]
+) -> tuple[subprocess.Popen[bytes], str] | None:
+    """The server up on a fresh port, or None when the port was taken before it bound."""
+    port = _free_port()
+    log_path = workdir / f"server-{port}.log"
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "zhangyin", "serve"],
             cwd=workdir,
-            env=env,
+            # Passkeys need a domain as the relying party: 127.0.0.1 is not one, `localhost`
+            # is (and a secure context over http), so the server also accepts that origin.
+            env={**env, "PORT": str(port), "ZHANGYIN_WEBAUTHN_ORIGINS": f"http://localhost:{port}"},
             stdout=log,
             stderr=subprocess.STDOUT,
         )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120  # a loaded 2-core machine starts slowly
+    while True:
+        if process.poll() is not None:
+            if PORT_TAKEN in log_path.read_text().lower():
+                return None
+            raise ServerDidNotStart(f"server did not start: {log_path.read_text()[-2000:]}")
         try:
-            base = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 120
-            while True:
-                try:
-                    if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise ServerDidNotStart(f"server did not start: {log_path.read_text()[-2000:]}")
-                time.sleep(0.2)
-            yield base
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200 and is_ours(base):
+                return process, base
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            process.kill()
+            tail = log_path.read_text()[-2000:]
+            raise ServerDidNotStart(f"server did not start in 120 s: {tail}")
+        time.sleep(0.2)
 
 
 def random_phone() -> str:

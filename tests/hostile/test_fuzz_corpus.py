@@ -152,6 +152,9 @@ def test_bad_bodies_on_every_write_endpoint_are_4xx_problems_and_store_nothing(
 JOB_TABLES = {
     "analytics_daily_metrics",
     "analytics_aggregation_runs",
+    # The daily AML job records each business day it has done (and the reports it found).
+    "risk_aml_runs",
+    "risk_aml_reports",
     # Channel analytics records activity (sessions, screens) beside requests, not their bodies.
     "analytics_events",
 }

@@ -66,3 +66,23 @@ def test_redis_window_expires() -> None:
     assert count == 1 and ttl == 1
     assert counters.client.ttl(counters.prefix + "expiring") in (0, 1)
     assert counters.peek("expiring") == 1
+
+
+def test_counters_keep_limiting_in_process_while_redis_is_down() -> None:
+    counters = RedisCounters("redis://127.0.0.1:1/0", prefix=f"zy:test:{uuid.uuid4().hex}:")
+    limiter = RateLimiter(counters)
+    limit = Limit("login", 3, 60)
+    for _ in range(3):
+        limiter.check(limit, "13900000000")
+    with pytest.raises(RateLimited):
+        limiter.check(limit, "13900000000")
+    assert counters.peek("login:13900000000") == 4
+    assert counters.down_until > 0  # the breaker tripped: later calls do not wait on Redis
+
+
+def test_counts_made_during_an_outage_still_count_when_redis_is_back() -> None:
+    counters = _redis_or_skip()
+    counters.fallback.hit("sms:1", 60)
+    counters.fallback.hit("sms:1", 60)
+    counters.hit("sms:1", 60)
+    assert counters.peek("sms:1") == 2  # the larger of the two: Redis has only 1

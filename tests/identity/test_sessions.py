@@ -13,11 +13,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from tests.identity.factories import login_from_new_device, register
+from zhangyin.app import create_app
 from zhangyin.clock import utcnow
 from zhangyin.config import Settings
 from zhangyin.db import Database
 from zhangyin.identity.models import AuthSession
-from zhangyin.identity.tokens import AccessClaims, TokenSigner
+from zhangyin.identity.tokens import AccessClaims, TokenSigner, key_id, signing_key
 
 
 def _bearer(token: str) -> dict[str, str]:
@@ -113,8 +114,45 @@ def test_alg_none_and_foreign_keys_are_refused(
     key = hmac.new(
         settings.resolved_secret_key().encode(), b"zhangyin-access-token-v1", hashlib.sha256
     ).digest()
-    assert _me(client, jwt.encode(claims, key, algorithm="HS512")) == 401
-    assert _me(client, jwt.encode(claims, key, algorithm="HS256")) == 200  # the control
+    kid = {"kid": key_id(key)}
+    assert _me(client, jwt.encode(claims, key, algorithm="HS512", headers=kid)) == 401
+    # The right key without its kid, or under another kid, is refused.
+    assert _me(client, jwt.encode(claims, key, algorithm="HS256")) == 401
+    assert _me(client, jwt.encode(claims, key, algorithm="HS256", headers={"kid": "0" * 16})) == 401
+    assert _me(client, jwt.encode(claims, key, algorithm="HS256", headers=kid)) == 200  # control
+
+
+def test_access_tokens_name_their_key_and_survive_a_rotation(
+    client: TestClient, db: Database, settings: Settings
+) -> None:
+    customer = register(client, db)
+    old_token = customer.tokens["access_token"]
+    old_kid = jwt.get_unverified_header(old_token)["kid"]
+    assert old_kid == key_id(signing_key(settings.resolved_secret_key()))
+    assert settings.resolved_secret_key() not in old_kid
+
+    old_secret = settings.resolved_secret_key()
+    rotated = settings.model_copy(
+        update={"secret_key": "rotated-secret-key", "previous_secret_keys": f" ,{old_secret}"}
+    )
+    with TestClient(create_app(rotated, database=db, background_jobs=False)) as after:
+        # Tokens signed before the rotation still work until they expire...
+        assert _me(after, old_token) == 200
+        # ...and the session goes on: its refresh gives a token under the new key.
+        renewed = after.post(
+            "/v1/sessions/refresh", json={"refresh_token": customer.tokens["refresh_token"]}
+        )
+        assert renewed.status_code == 201, renewed.text
+        new_token = renewed.json()["access_token"]
+        assert jwt.get_unverified_header(new_token)["kid"] != old_kid
+        assert _me(after, new_token) == 200
+    # Once the old key is dropped from the ring, its tokens are refused (unknown kid).
+    dropped = settings.model_copy(update={"secret_key": "rotated-secret-key"})
+    with TestClient(create_app(dropped, database=db, background_jobs=False)) as later:
+        assert _me(later, old_token) == 401
+        assert _me(later, new_token) == 200
+    # A server that never had the new key does not accept its tokens either.
+    assert _me(client, new_token) == 401
 
 
 def test_expired_token_is_refused(client: TestClient, db: Database, settings: Settings) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import pytest
@@ -18,7 +18,7 @@ from zhangyin.payments import service
 def risk_says(outcome: str) -> Iterator[None]:
     """Make the object under a known risk answer (the real engine may hold a new payee)."""
 
-    def decide(session: Any, caller: Any, payment: Any, *, new_payee: bool) -> Any:
+    def decide(session: Any, caller: Any, payment: Any) -> Any:
         return service.RiskVerdict(None, outcome, [])
 
     def decide_operation(session: Any, caller: Any, **facts: Any) -> Any:
@@ -31,6 +31,22 @@ def risk_says(outcome: str) -> Iterator[None]:
         yield
     finally:
         service._risk_decision, service.assess_operation = originals  # type: ignore[assignment]
+
+
+@contextmanager
+def risk_records_but_allows() -> Iterator[None]:
+    """The real engine records a decision (a fraud report labels it); the payment goes ahead."""
+    real = service._risk_decision
+
+    def decide(session: Any, caller: Any, payment: Any) -> Any:
+        verdict = real(session, caller, payment)
+        return service.RiskVerdict(verdict.decision_id, "allow", [])
+
+    service._risk_decision = decide  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        service._risk_decision = real  # type: ignore[assignment]
 
 
 def _idem() -> dict[str, str]:
@@ -81,12 +97,14 @@ def a_delayed_transfer(world: World, owner: Customer) -> Target:
     return Target({"transfer_id": _delayed_transfer(world, owner)})
 
 
-@owned_object("/v1/transfers/{transfer_id}/receipt", "GET")
-def a_completed_transfer(world: World, owner: Customer) -> Target:
+def _completed_transfer_id(
+    world: World, owner: Customer, risk: AbstractContextManager[None]
+) -> str:
+    """A completed instant transfer from `owner` to a new customer, decided under `risk`."""
     account = _account(world, owner)
     payee = world.new_customer()
     payee_account = world.client.get("/v1/accounts", headers=payee.headers).json()[0]
-    with risk_says("allow"):
+    with risk:
         created = world.client.post(
             "/v1/transfers",
             json={
@@ -99,7 +117,19 @@ def a_completed_transfer(world: World, owner: Customer) -> Target:
             headers={**owner.headers, **_idem()},
         )
     assert created.status_code == 201 and created.json()["status"] == "completed", created.text
-    return Target({"transfer_id": created.json()["id"]})
+    transfer_id: str = created.json()["id"]
+    return transfer_id
+
+
+@owned_object("/v1/transfers/{transfer_id}/receipt", "GET")
+def a_completed_transfer(world: World, owner: Customer) -> Target:
+    return Target({"transfer_id": _completed_transfer_id(world, owner, risk_says("allow"))})
+
+
+@owned_object("/v1/transfers/{transfer_id}/report-fraud", "POST")
+def a_completed_transfer_risk_decided(world: World, owner: Customer) -> Target:
+    transfer_id = _completed_transfer_id(world, owner, risk_records_but_allows())
+    return Target({"transfer_id": transfer_id}, body={"description": "冒充客服"})
 
 
 @owned_object("/v1/transfers/{transfer_id}/confirm", "POST")

@@ -25,7 +25,7 @@ from zhangyin.payments import service
 def force_risk(monkeypatch: pytest.MonkeyPatch, outcome: str) -> None:
     """Stand in for the risk engine's answer (its own tests cover how it decides)."""
 
-    def decide(session: Any, caller: Any, payment: Any, *, new_payee: bool) -> service.RiskVerdict:
+    def decide(session: Any, caller: Any, payment: Any) -> service.RiskVerdict:
         return service.RiskVerdict(None, outcome, [f"forced_{outcome}"])
 
     monkeypatch.setattr(service, "_risk_decision", decide)

@@ -7,31 +7,21 @@ SMS outbox table, as a phone would receive it.
 from __future__ import annotations
 
 import re
-import secrets
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 import httpx
-from stdnum.cn import ric
+
+from tests.identity.factories import id_number, random_phone
 
 PASSWORD = "Zhangyin2026ok"
 PRIVACY_VERSION = "2026-01"
 NAMES = ["张三", "李四", "王五", "赵六", "钱七", "孙八", "周九", "吴十"]
 
 SqlReader = Callable[..., list[tuple[Any, ...]]]
-
-
-def random_phone() -> str:
-    return "139" + f"{secrets.randbelow(10**8):08d}"
-
-
-def id_number() -> str:
-    body = f"110101{date(1990, 3, 7):%Y%m%d}{secrets.randbelow(1000):03d}"
-    return body + ric.calc_check_digit(body + "0")
 
 
 def key() -> str:

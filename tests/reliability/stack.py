@@ -222,11 +222,20 @@ class Api:
             timeout=120,
         )
 
-    def start(self, timeout: float = 120) -> None:
+    def start(self, timeout: float = 120, *, workers: int = 1) -> None:
         self.starts += 1
         log = open(self.root / f"api-{self.starts}.log", "wb")  # noqa: SIM115 - lives with proc
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "zhangyin", "serve", "--port", str(self.port)],
+            [
+                sys.executable,
+                "-m",
+                "zhangyin",
+                "serve",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(workers),
+            ],
             env=self._environment(),
             cwd=self.root,
             stdout=log,

@@ -218,12 +218,6 @@ def test_answers_delivered_twice_are_applied_once(
     assert "returned" in statuses.values() and "completed" in statuses.values()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: payments.interbank._on_return skips a pacs.004 whose transfer is still "
-    "`processing`; the pacs.002 after it then completes the transfer, so the customer is debited "
-    "for money the payee's bank sent back (clearing reconciliation off by the amount)",
-)
 def test_a_return_that_overtakes_its_acceptance_is_not_lost(
     client: TestClient, db: Database, sim: RunningSimulator, gateway: FaultyGateway
 ) -> None:

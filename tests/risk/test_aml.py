@@ -6,10 +6,13 @@ import csv
 import io
 from datetime import date, datetime, timedelta
 
+from sqlalchemy import select
+
 from tests.risk.factories import assess, ctx
-from zhangyin.clock import SHANGHAI
+from zhangyin.clock import SHANGHAI, business_date, utcnow
 from zhangyin.db import Database
 from zhangyin.risk import aml, service
+from zhangyin.risk.models import AmlRun
 
 DAY = date(2026, 11, 18)
 
@@ -93,3 +96,71 @@ def test_reports_are_reviewed_and_exported(db: Database) -> None:
         "600000.00",
         "reported",
     )
+
+
+# ------------------------------------------------------------- the daily job
+
+
+def beijing(day: date, hour: int) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, 0, tzinfo=SHANGHAI)
+
+
+def large(db: Database, day: date, customer_id: str) -> None:
+    """A day's transfers over the individual large-value threshold (one report)."""
+    for i in range(2):
+        pay(
+            db,
+            customer_id=customer_id,
+            amount_minor=30_000_000,
+            occurred_at=beijing(day, 9 + i),
+            payee_account_number=f"62220{i}",
+        )
+
+
+def reports_by_day(db: Database) -> dict[date, list[str]]:
+    found: dict[date, list[str]] = {}
+    for r in db.run(lambda s: aml.list_reports(s)):
+        found.setdefault(r.business_date, []).append(r.customer_id)
+    return found
+
+
+def test_the_job_generates_each_ended_day_once_and_catches_up_after_downtime(
+    db: Database,
+) -> None:
+    monday, tuesday, wednesday = DAY - timedelta(days=2), DAY - timedelta(days=1), DAY
+    large(db, monday, "mon")
+    # The job ran on Tuesday: Monday is done, Tuesday (not over yet) is not.
+    assert aml.generate_due(db, beijing(tuesday, 0) + timedelta(minutes=1))[monday] == 1
+    assert reports_by_day(db) == {monday: ["mon"]}
+    # Then the server was down from Tuesday morning to Thursday: two day boundaries.
+    large(db, tuesday, "tue")
+    large(db, wednesday, "wed")
+    late = pay(db, customer_id="mon-late", amount_minor=60_000_000, occurred_at=beijing(monday, 20))
+    thursday = beijing(DAY + timedelta(days=1), 8)
+    assert aml.generate_due(db, thursday) == {tuesday: 1, wednesday: 1}
+    # Each day once: Monday is not generated again (its late arrival stays for the CLI).
+    assert reports_by_day(db) == {monday: ["mon"], tuesday: ["tue"], wednesday: ["wed"]}
+    assert late not in {i for r in db.run(lambda s: aml.list_reports(s)) for i in r.decision_ids}
+    assert aml.generate_due(db, thursday + timedelta(hours=3)) == {}
+    assert len(db.run(lambda s: aml.list_reports(s))) == 3
+    runs = {
+        r.business_date: r.report_count for r in db.run(lambda s: s.scalars(select(AmlRun)).all())
+    }
+    assert (runs[monday], runs[tuesday], runs[wednesday]) == (1, 1, 1)
+    assert len(runs) == aml.CATCH_UP_DAYS + 2  # quiet days are recorded too: never re-scanned
+
+
+def test_a_day_generated_by_another_worker_is_not_generated_again(db: Database) -> None:
+    large(db, DAY, "cust-9")
+    assert db.run(lambda s: aml.generate_day_once(s, DAY)) == 1
+    assert db.run(lambda s: aml.generate_day_once(s, DAY)) is None
+    assert len(db.run(lambda s: aml.list_reports(s, day=DAY))) == 1
+
+
+def test_the_periodic_loop_runs_the_aml_job(db: Database) -> None:
+    from zhangyin.risk.jobs import run_risk_jobs
+
+    large(db, business_date(utcnow()) - timedelta(days=3), "recent")
+    assert run_risk_jobs(db) == {"aml_days_generated": aml.CATCH_UP_DAYS}
+    assert run_risk_jobs(db) == {"aml_days_generated": 0}
+    assert "recent" in {r.customer_id for r in db.run(lambda s: aml.list_reports(s))}

@@ -135,6 +135,16 @@ def test_customer_reports_fraud_once_and_it_becomes_a_label(db: Database) -> Non
     assert len(_events(db, "risk.fraud.reported")) == 1
 
 
+def test_an_analyst_who_finds_a_report_was_not_fraud_withdraws_its_label(db: Database) -> None:
+    decision = assess(db, ctx(occurred_at=utcnow() - timedelta(hours=3)))
+    complete(db, decision, reference="t-3")
+    reported = db.run(lambda s: service.report_fraud(s, "cust-1", "t-3", "记错了"))
+    dismissed = db.run(lambda s: cases.approve_case(s, reported.id, analyst="analyst-1"))
+    assert dismissed.status == "approved" and dismissed.fraud_confirmed is False
+    row = db.run(lambda s: service.get_decision_row(s, decision.decision_id))
+    assert row.fraud_label is False and row.label_source == "case_review"
+
+
 def test_a_customer_cannot_report_someone_elses_transfer(db: Database) -> None:
     decision = assess(db, ctx())
     complete(db, decision, reference="t-2")

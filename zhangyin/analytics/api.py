@@ -27,8 +27,11 @@ from zhangyin.identity.auth import (
     ACCESS_COOKIE,
     PUBLIC,
     CustomerPrincipal,
+    LimiterDep,
+    client_ip,
     require_customer,
 )
+from zhangyin.identity.ratelimit import Limit
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +39,9 @@ router = APIRouter(prefix="/v1/analytics", tags=["analytics"])
 
 MAX_AGE = timedelta(days=7)
 MAX_AHEAD = timedelta(minutes=5)
+#: Batches one client may send per minute: the app sends one every few seconds at most,
+#: so this stops a script flooding the events table without touching real use.
+INGEST_LIMIT = Limit("analytics-ingest", 60, 60)
 
 
 def _secret(request: Request) -> str:
@@ -59,11 +65,19 @@ def _optional_customer(request: Request) -> CustomerPrincipal | None:
     "/events",
     status_code=202,
     response_model=EventBatchOut,
-    summary="Record a batch of app events (screen views, feature use)",
+    summary="Record a batch of app events (screen views, feature use); rate-limited per client",
     openapi_extra=PUBLIC,
+    responses={429: {"description": "Too many batches from this client; see Retry-After"}},
 )
-def ingest_events(body: EventBatchIn, request: Request, db: DbDep) -> EventBatchOut:
+def ingest_events(
+    body: EventBatchIn, request: Request, db: DbDep, limiter: LimiterDep
+) -> EventBatchOut:
     customer = _optional_customer(request)
+    # Per client: the customer when logged in (one customer, many IPs on mobile networks),
+    # else the IP. Over the limit → 429 with Retry-After; the counters are identity's
+    # (Redis when configured, in-process otherwise).
+    client = f"customer:{customer.customer_id}" if customer else f"ip:{client_ip(request)}"
+    limiter.check(INGEST_LIMIT, client)
     now = utcnow()
     for event in body.events:
         if not now - MAX_AGE <= event.occurred_at <= now + MAX_AHEAD:

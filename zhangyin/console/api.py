@@ -1,9 +1,11 @@
-"""Console API under /v1/console: dashboards, customer 360, app home configuration, billers.
+"""Console API under /v1/console: dashboards, customer 360, app home configuration, billers,
+transfer limits per KYC level, and staff roles.
 
 Staff authenticate with identity's staff login (POST /v1/console/sessions); each route
 declares the permission it needs, and every staff action is written to identity's audit
 log. The risk review queue and rule editor are the risk domain's (/v1/console/risk/...);
-staff creation and the audit log are identity's (/v1/console/staff, /v1/console/audit-log).
+creating a staff member and the audit log are identity's (POST /v1/console/staff,
+/v1/console/audit-log); listing, re-roling and disabling staff are here.
 The app reads its home page from the public GET /v1/app/home-config.
 """
 
@@ -39,6 +41,8 @@ from zhangyin.console.schemas import (
     HomeItemIn,
     HomeItemOut,
     HomeItemUpdate,
+    LevelLimitsIn,
+    LevelLimitsOut,
     OverviewOut,
     PeriodOut,
     RevealedOut,
@@ -47,6 +51,8 @@ from zhangyin.console.schemas import (
     RoleOut,
     Segment,
     SeriesOut,
+    StaffEntryOut,
+    StaffRolesIn,
     VersionIn,
 )
 from zhangyin.http import DbDep, IdempotencyKey, idempotent_json
@@ -64,6 +70,10 @@ HomeEditor = Annotated[StaffPrincipal, Depends(require_staff("home.edit"))]
 HomePublisher = Annotated[StaffPrincipal, Depends(require_staff("home.publish"))]
 ConfigReader = Annotated[StaffPrincipal, Depends(require_staff("config.read"))]
 BillerManager = Annotated[StaffPrincipal, Depends(require_staff("billers.manage"))]
+#: Only admins hold these (through "*"): limits move every customer's money, staff roles
+#: decide who may do anything.
+LimitsEditor = Annotated[StaffPrincipal, Depends(require_staff("limits.edit"))]
+StaffAdmin = Annotated[StaffPrincipal, Depends(require_staff("staff.manage"))]
 
 DateParam = Annotated[date | None, Query(description="YYYY-MM-DD, Beijing business day")]
 
@@ -345,7 +355,8 @@ def analytics_export(
 @router.get(
     "/customer-search",
     response_model=list[CustomerHitOut],
-    summary="Find a customer by mobile number or account number (masked results)",
+    summary="Find customers by mobile number, masked mobile number (138****5678) or account "
+    "number (masked results)",
 )
 def customer_search(
     staff: CustomersReader,
@@ -354,7 +365,7 @@ def customer_search(
 ) -> list[CustomerHitOut]:
     def work(session: Session) -> list[service.CustomerHit]:
         hits = service.search_customers(session, q)
-        kind = "phone" if len(q.strip()) == 11 else "account"
+        kind = service.search_kind(q)
         audit(session, staff, "customer.search", "customers", {"by": kind, "hits": len(hits)})
         return hits
 
@@ -364,7 +375,8 @@ def customer_search(
 @router.get(
     "/customers/{customer_id}/360",
     response_model=Customer360Out,
-    summary="Customer 360: profile, accounts, transfers, devices, messages, app activity (masked)",
+    summary="Customer 360: profile, accounts, transfers, devices, risk events, messages, app "
+    "activity (masked)",
 )
 def customer_360(
     customer_id: Annotated[str, Path(max_length=36)],
@@ -379,10 +391,7 @@ def customer_360(
         audit(session, staff, "customer.view_360", f"customer:{customer_id}", {})
         return found
 
-    found = db.run(work)
-    return Customer360Out(
-        **found.__dict__, risk_link=f"/console/risk?customer_id={found.profile['id']}"
-    )
+    return Customer360Out.of(db.run(work))
 
 
 @router.post(
@@ -646,6 +655,123 @@ def me(staff: CurrentStaff) -> dict[str, Any]:
         "roles": list(staff.roles),
         "permissions": sorted(staff.permissions),
     }
+
+
+# --------------------------------------------------------------------------- limits by KYC level
+
+KycLevelParam = Annotated[Literal["I", "II", "III"], Path(description="KYC level (账户类别)")]
+
+
+@router.get(
+    "/limits",
+    response_model=list[LevelLimitsOut],
+    summary="Transfer limits per KYC level (per transaction, daily amount, daily count)",
+)
+def limits(staff: ConfigReader, db: DbDep) -> list[LevelLimitsOut]:
+    from zhangyin.identity import service as identity
+
+    return [LevelLimitsOut.of(v) for v in db.run(identity.list_level_limits)]
+
+
+@router.put(
+    "/limits/{level}",
+    response_model=LevelLimitsOut,
+    summary="Change a KYC level's limits (admin; applies to the next transfer; audited)",
+)
+def limits_update(
+    level: KycLevelParam, body: LevelLimitsIn, staff: LimitsEditor, db: DbDep
+) -> LevelLimitsOut:
+    def work(session: Session) -> Any:
+        before, after = service.set_level_limits(
+            session,
+            level,
+            per_transaction=body.per_transaction,
+            daily_amount=body.daily_amount,
+            daily_count=body.daily_count,
+        )
+        audit(
+            session,
+            staff,
+            "limits.update",
+            f"kyc_level:{level}",
+            {"before": _limits_details(before), "after": _limits_details(after)},
+        )
+        return after
+
+    return LevelLimitsOut.of(db.run(work))
+
+
+def _limits_details(v: Any) -> dict[str, int]:
+    return {
+        "per_transaction_minor": v.per_transaction_minor,
+        "daily_amount_minor": v.daily_amount_minor,
+        "daily_count": v.daily_count,
+    }
+
+
+# --------------------------------------------------------------------------- staff
+
+StaffIdParam = Annotated[str, Path(max_length=36)]
+
+
+def _staff_out(v: Any) -> StaffEntryOut:
+    return StaffEntryOut(
+        id=v.id,
+        username=v.username,
+        name=v.name,
+        roles=list(v.roles),
+        active=v.active,
+        totp_enabled=v.totp_enabled,
+        created_at=getattr(v, "created_at", None),
+        last_login_at=getattr(v, "last_login_at", None),
+    )
+
+
+@router.get(
+    "/staff",
+    response_model=list[StaffEntryOut],
+    summary="Staff members: roles, active, last login (admin)",
+)
+def staff_list(staff: StaffAdmin, db: DbDep) -> list[StaffEntryOut]:
+    from zhangyin.identity import staff as staff_accounts
+
+    return [_staff_out(v) for v in db.run(staff_accounts.list_staff)]
+
+
+@router.put(
+    "/staff/{staff_id}/roles",
+    response_model=StaffEntryOut,
+    summary="Replace a staff member's roles (admin; not one's own admin role; audited)",
+)
+def staff_roles(
+    staff_id: StaffIdParam, body: StaffRolesIn, staff: StaffAdmin, db: DbDep
+) -> StaffEntryOut:
+    def work(session: Session) -> Any:
+        before, view = service.set_staff_roles(session, staff.staff_id, staff_id, list(body.roles))
+        audit(
+            session,
+            staff,
+            "staff.roles",
+            f"staff:{staff_id}",
+            {"before": list(before), "after": list(view.roles)},
+        )
+        return view
+
+    return _staff_out(db.run(work))
+
+
+@router.post(
+    "/staff/{staff_id}/disable",
+    response_model=StaffEntryOut,
+    summary="Disable a staff member: no more logins, open sessions end (admin; not oneself)",
+)
+def staff_disable(staff_id: StaffIdParam, staff: StaffAdmin, db: DbDep) -> StaffEntryOut:
+    def work(session: Session) -> Any:
+        view = service.disable_staff(session, staff.staff_id, staff_id)
+        audit(session, staff, "staff.disable", f"staff:{staff_id}", {})
+        return view
+
+    return _staff_out(db.run(work))
 
 
 def install(app: FastAPI) -> None:

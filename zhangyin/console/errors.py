@@ -49,5 +49,37 @@ class SearchTermInvalid(DomainError):
     code = "search_term_invalid"
     status = 422
     title = "Search by phone or account number"
-    message_zh = "请输入 11 位手机号或 19 位账号（结果中的个人信息均已脱敏）"
-    message_en = "Enter an 11-digit phone or a 19-digit account number (results are masked)"
+    message_zh = (
+        "请输入 11 位手机号、138****5678 形式的脱敏手机号或 19 位账号（结果中的个人信息均已脱敏）"
+    )
+    message_en = (
+        "Enter an 11-digit phone, a masked phone such as 138****5678 "
+        "or a 19-digit account number (results are masked)"
+    )
+
+
+class LimitsInvalid(DomainError):
+    code = "limits_invalid"
+    status = 422
+    title = "Invalid limits"
+    message_zh = "限额设置有误：{reason}（金额须为正数、最多两位小数，日累计限额不低于单笔限额）"
+    message_en = (
+        "The limits are not valid: {reason} (amounts are positive with at most two decimals, "
+        "and the daily amount is at least the per-transaction amount)"
+    )
+
+
+class StaffNotFound(DomainError):
+    code = "staff_not_found"
+    status = 404
+    title = "Staff member not found"
+    message_zh = "该运营人员不存在"
+    message_en = "The staff member does not exist"
+
+
+class SelfLockoutRefused(DomainError):
+    code = "self_lockout_refused"
+    status = 409
+    title = "You cannot lock yourself out"
+    message_zh = "不能停用自己或移除自己的管理员角色，请由另一位管理员操作"
+    message_en = "You cannot disable yourself or remove your own admin role; ask another admin"

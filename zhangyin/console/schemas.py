@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, StrictInt
 
 from zhangyin.api_types import Flag, PlainText, StrictBody
 from zhangyin.console.models import ElderTargeting, HomeItemKind
-from zhangyin.console.service import HomeItemFields, HomeItemView
+from zhangyin.console.service import Customer360, HomeItemFields, HomeItemView
+from zhangyin.money import format_minor
+from zhangyin.risk.service import CustomerRiskEvent
 
 Version = Annotated[int, Field(strict=True, ge=1, le=2**31)]
 Segment = Literal["youth", "adult", "elder", "enterprise"]
@@ -169,6 +171,53 @@ class CustomerHitOut(BaseModel):
     kind: str
 
 
+class RiskReasonOut(BaseModel):
+    code: str
+    message_zh: str
+    message_en: str
+
+
+class RiskCaseRefOut(BaseModel):
+    id: str
+    kind: str
+    status: str
+    opened_at: datetime
+
+
+class RiskEventOut(BaseModel):
+    """A risk decision on the customer's operation, or a case opened without one."""
+
+    decision_id: str | None
+    occurred_at: datetime
+    operation: str | None = Field(description="null for a case opened without a decision")
+    amount: str = Field(examples=["3000.00"])
+    currency: str
+    outcome: str | None = Field(description="allow, challenge, delay, hold, block; null for a case")
+    reasons: list[RiskReasonOut]
+    failsafe: bool
+    reference: str | None = Field(description="the transfer (or other operation) id, once known")
+    status: str | None = Field(description="what became of the operation (pending, completed...)")
+    fraud_label: bool | None
+    cases: list[RiskCaseRefOut]
+
+    @classmethod
+    def of(cls, e: CustomerRiskEvent) -> RiskEventOut:
+        return cls(
+            decision_id=e.decision_id,
+            occurred_at=e.occurred_at,
+            operation=e.operation,
+            amount=format_minor(e.amount_minor, e.currency),
+            currency=e.currency,
+            outcome=e.outcome,
+            reasons=[RiskReasonOut(**r) for r in e.reasons],
+            failsafe=e.failsafe,
+            reference=e.reference,
+            status=e.status,
+            fraud_label=e.fraud_label,
+            cases=[RiskCaseRefOut(**c.__dict__) for c in e.cases],
+        )
+
+
 class Customer360Out(BaseModel):
     profile: dict[str, Any]
     segment: str
@@ -177,7 +226,22 @@ class Customer360Out(BaseModel):
     devices: list[dict[str, Any]]
     messages: list[dict[str, Any]]
     activity: list[dict[str, Any]]
+    risk_events: list[RiskEventOut]
     risk_link: str
+
+    @classmethod
+    def of(cls, found: Customer360) -> Customer360Out:
+        return cls(
+            profile=found.profile,
+            segment=found.segment,
+            accounts=found.accounts,
+            transfers=found.transfers,
+            devices=found.devices,
+            messages=found.messages,
+            activity=found.activity,
+            risk_events=[RiskEventOut.of(e) for e in found.risk_events],
+            risk_link=f"/console/risk?customer_id={found.profile['id']}",
+        )
 
 
 class RevealIn(StrictBody):
@@ -224,3 +288,49 @@ class RoleOut(BaseModel):
 class PreviewQuery(BaseModel):
     segment: Segment | None = None
     elder_mode: Flag = False
+
+
+LimitAmount = Annotated[str, Field(min_length=1, max_length=24, examples=["50000.00"])]
+
+
+class LevelLimitsIn(StrictBody):
+    """A KYC level's limits; amounts are CNY decimal strings (checked by the service)."""
+
+    per_transaction: LimitAmount
+    daily_amount: LimitAmount
+    daily_count: Annotated[StrictInt, Field(ge=1, le=10_000)]
+
+
+class LevelLimitsOut(BaseModel):
+    level: str
+    currency: str = "CNY"
+    per_transaction: str
+    daily_amount: str
+    daily_count: int
+
+    @classmethod
+    def of(cls, v: Any) -> LevelLimitsOut:
+        return cls(
+            level=v.level,
+            per_transaction=format_minor(v.per_transaction_minor, "CNY"),
+            daily_amount=format_minor(v.daily_amount_minor, "CNY"),
+            daily_count=v.daily_count,
+        )
+
+
+StaffRole = Literal["viewer", "operator", "risk_analyst", "admin"]
+
+
+class StaffRolesIn(StrictBody):
+    roles: Annotated[list[StaffRole], Field(min_length=1, max_length=4)]
+
+
+class StaffEntryOut(BaseModel):
+    id: str
+    username: str
+    name: str
+    roles: list[str]
+    active: bool
+    totp_enabled: bool
+    created_at: datetime | None = None
+    last_login_at: datetime | None = None

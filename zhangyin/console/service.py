@@ -3,8 +3,8 @@
 Home-page changes go draft → pending approval → live (or rejected), and a staff member
 cannot approve what they submitted (four-eyes). What the app shows is computed from the
 live items whose schedule covers now and whose targeting (segment, elder mode) matches.
-The customer 360 view asks identity, the ledger, payments and analytics through their
-services; it never reads their tables.
+The customer 360 view asks identity, the ledger, payments, risk and analytics through
+their services; it never reads their tables.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,10 +26,19 @@ from zhangyin.console.errors import (
     HomeItemNotFound,
     HomeItemStateConflict,
     HomeItemVersionConflict,
+    LimitsInvalid,
     SearchTermInvalid,
     SelfApprovalRefused,
+    SelfLockoutRefused,
+    StaffNotFound,
 )
 from zhangyin.console.models import ElderTargeting, HomeItem, HomeItemKind, HomeItemStatus
+from zhangyin.money import MoneyError, parse_amount
+
+if TYPE_CHECKING:
+    from zhangyin.identity.service import LevelLimits
+    from zhangyin.identity.staff import StaffView
+    from zhangyin.risk.service import CustomerRiskEvent
 
 SHORTCUT_ID = re.compile(r"^[a-z][a-z0-9_]{0,29}$")
 LINK = re.compile(r"^(/[A-Za-z0-9_\-./?=&#%]*|https://[A-Za-z0-9.\-]+(/[A-Za-z0-9_\-./?=&#%]*)?)$")
@@ -302,6 +311,8 @@ def home_config(
 # --------------------------------------------------------------------------- customer 360
 
 PHONE = re.compile(r"^1[3-9][0-9]{9}$")
+#: A phone as the console shows it (138****5678): the first 3 and last 4 digits.
+MASKED_PHONE = re.compile(r"^(1[3-9][0-9])\*{4}([0-9]{4})$")
 ACCOUNT = re.compile(r"^[0-9]{19}$")
 
 
@@ -326,14 +337,30 @@ def _hit(view: Any) -> CustomerHit:
     )
 
 
+def search_kind(term: str) -> str:
+    """What a search term is (phone, masked_phone, account), for the audit log."""
+    term = term.strip().replace(" ", "")
+    if PHONE.match(term):
+        return "phone"
+    return "masked_phone" if MASKED_PHONE.match(term) else "account"
+
+
 def search_customers(session: Session, term: str) -> list[CustomerHit]:
-    """By mobile number (identity) or account number (ledger → its owner in identity)."""
+    """By mobile number or masked mobile number (identity), or account number (ledger → owner).
+
+    A masked pattern (138****5678) may match several customers; the hits stay masked, so
+    the search reveals nothing the pattern did not already say.
+    """
     from zhangyin.identity import service as identity
     from zhangyin.ledger import service as ledger
 
     term = term.strip().replace(" ", "")
     if PHONE.match(term):
         return [_hit(c) for c in identity.search_customers(session, phone=term)]
+    masked = MASKED_PHONE.match(term)
+    if masked:
+        found = identity.search_customers_by_masked_phone(session, masked[1], masked[2])
+        return [_hit(c) for c in found]
     if ACCOUNT.match(term):
         try:
             account = ledger.get_account_by_number(session, term)
@@ -357,6 +384,7 @@ class Customer360:
     messages: list[dict[str, Any]]
     activity: list[dict[str, Any]]
     segment: str
+    risk_events: list[CustomerRiskEvent]
 
 
 def customer_360(session: Session, customer_id: str, analytics_key: str) -> Customer360:
@@ -365,6 +393,7 @@ def customer_360(session: Session, customer_id: str, analytics_key: str) -> Cust
     from zhangyin.identity import service as identity
     from zhangyin.ledger import service as ledger
     from zhangyin.payments import service as payments
+    from zhangyin.risk import service as risk
 
     view = identity.get_customer_any_status(session, customer_id)
     profile = {
@@ -443,6 +472,7 @@ def customer_360(session: Session, customer_id: str, analytics_key: str) -> Cust
         messages=messages,
         activity=analytics.customer_activity(session, hashed, limit=30),
         segment=analytics.segment_for(view.kind, view.birth_date),
+        risk_events=risk.customer_risk_events(session, customer_id, limit=50),
     )
 
 
@@ -475,3 +505,73 @@ def role_map(session: Session) -> dict[str, list[str]]:
     from zhangyin.identity import service as identity
 
     return {role: sorted(identity.permissions_of(session, (role,))) for role in identity.ROLES}
+
+
+# --------------------------------------------------------------------------- limits by KYC level
+
+
+def _limit_minor(text: str, name: str) -> int:
+    try:
+        return parse_amount(text, "CNY").minor
+    except MoneyError as exc:
+        raise LimitsInvalid(reason=f"{name}: {exc.code}") from exc
+
+
+def set_level_limits(
+    session: Session, level: str, *, per_transaction: str, daily_amount: str, daily_count: int
+) -> tuple[LevelLimits, LevelLimits]:
+    """Check and replace a KYC level's limits (identity's data); returns (before, after).
+
+    Payments read the level's limits on every transfer, so the change applies to the next
+    one without a restart. A customer's own lower limits stay lower.
+    """
+    from zhangyin.identity import service as identity
+
+    per_transaction_minor = _limit_minor(per_transaction, "per_transaction")
+    daily_amount_minor = _limit_minor(daily_amount, "daily_amount")
+    if daily_amount_minor < per_transaction_minor:
+        raise LimitsInvalid(reason="daily_amount < per_transaction")
+    if daily_count < 1:
+        raise LimitsInvalid(reason="daily_count")
+    return identity.set_level_limits(
+        session,
+        level,
+        per_transaction_minor=per_transaction_minor,
+        daily_amount_minor=daily_amount_minor,
+        daily_count=daily_count,
+    )
+
+
+# --------------------------------------------------------------------------- staff
+
+
+ADMIN_ROLE = "admin"
+
+
+def set_staff_roles(
+    session: Session, acting_staff_id: str, staff_id: str, roles: list[str]
+) -> tuple[tuple[str, ...], StaffView]:
+    """Replace a staff member's roles; returns (roles before, the member now).
+
+    An admin cannot take their own admin role away (someone else must), so the console
+    is never left without an admin by accident.
+    """
+    from zhangyin.identity import staff as staff_accounts
+
+    found = staff_accounts.get_staff(session, staff_id, lock=True)
+    if found is None:
+        raise StaffNotFound()
+    if staff_id == acting_staff_id and ADMIN_ROLE in found.roles and ADMIN_ROLE not in roles:
+        raise SelfLockoutRefused()
+    return found.roles, staff_accounts.set_staff_roles(session, staff_id, roles)
+
+
+def disable_staff(session: Session, acting_staff_id: str, staff_id: str) -> StaffView:
+    """Disable a staff member (their sessions end); not oneself."""
+    from zhangyin.identity import staff as staff_accounts
+
+    if staff_id == acting_staff_id:
+        raise SelfLockoutRefused()
+    if staff_accounts.get_staff(session, staff_id, lock=True) is None:
+        raise StaffNotFound()
+    return staff_accounts.disable_staff(session, staff_id)

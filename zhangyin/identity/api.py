@@ -62,6 +62,10 @@ from zhangyin.identity.schemas import (
     PasswordLogin,
     PasswordReset,
     Phone,
+    PhoneChangeConfirm,
+    PhoneChangeOut,
+    PhoneChangeStart,
+    PreferencesUpdate,
     RefreshRequest,
     RegistrationOut,
     SecondFactor,
@@ -129,6 +133,19 @@ def _login_limits(request: Request, limiter: LimiterDep, policy: PolicyDep, subj
     limiter.check(Limit("login-subject", policy.login_per_phone_per_15min, 900), subject)
 
 
+def _sms_limits(
+    request: Request, limiter: LimiterDep, policy: PolicyDep, phone: str, purpose: SmsPurpose
+) -> None:
+    """Every SMS that carries a code: per client, a cooldown per number and purpose, per number."""
+    limiter.check(Limit("sms-ip", policy.sms_per_ip_per_hour, 3600), client_ip(request))
+    if policy.sms_cooldown_seconds > 0:
+        limiter.check(
+            Limit("sms-cooldown", 1, policy.sms_cooldown_seconds), f"{phone}:{purpose.value}"
+        )
+    limiter.check(Limit("sms-hour", policy.sms_per_phone_per_hour, 3600), phone)
+    limiter.check(Limit("sms-day", policy.sms_per_phone_per_day, 86400), phone)
+
+
 # --------------------------------------------------------------------------- onboarding
 
 
@@ -143,14 +160,8 @@ def send_sms_code(
     body: SmsCodeRequest, request: Request, db: DbDep, policy: PolicyDep, limiter: LimiterDep
 ) -> Accepted:
     phone = service.check_phone(body.phone)
-    limiter.check(Limit("sms-ip", policy.sms_per_ip_per_hour, 3600), client_ip(request))
-    if policy.sms_cooldown_seconds > 0:
-        limiter.check(
-            Limit("sms-cooldown", 1, policy.sms_cooldown_seconds), f"{phone}:{body.purpose}"
-        )
-    limiter.check(Limit("sms-hour", policy.sms_per_phone_per_hour, 3600), phone)
-    limiter.check(Limit("sms-day", policy.sms_per_phone_per_day, 86400), phone)
     purpose = SmsPurpose(body.purpose)
+    _sms_limits(request, limiter, policy, phone, purpose)
     db.run(
         lambda s: service.request_sms_code(
             s, phone, purpose, policy, challenge_id=body.challenge_id
@@ -351,6 +362,70 @@ def delete_session(customer: CurrentCustomer, db: DbDep) -> Response:
 @router.get("/me", response_model=CustomerOut, summary="The logged-in customer (masked)")
 def me(customer: CurrentCustomer, db: DbDep) -> CustomerOut:
     return CustomerOut.of(db.run(lambda s: service.get_customer(s, customer.customer_id)))
+
+
+@router.patch(
+    "/me",
+    response_model=CustomerOut,
+    summary="Change my display preferences (elder mode, language); every phone applies them",
+)
+def update_me(body: PreferencesUpdate, customer: CurrentCustomer, db: DbDep) -> CustomerOut:
+    view = db.run(
+        lambda s: service.update_preferences(
+            s, customer.customer_id, elder_mode=body.elder_mode, language=body.language
+        )
+    )
+    return CustomerOut.of(view)
+
+
+@router.post(
+    "/me/phone/start",
+    status_code=201,
+    response_model=PhoneChangeOut,
+    summary="Start changing my phone number: a code to the new number, a step-up to approve",
+    responses={409: {"description": "`phone_unavailable`: the number is taken or already mine"}},
+)
+def start_phone_change(
+    body: PhoneChangeStart,
+    request: Request,
+    customer: CurrentCustomer,
+    db: DbDep,
+    policy: PolicyDep,
+    limiter: LimiterDep,
+) -> PhoneChangeOut:
+    phone = service.check_phone(body.new_phone)
+    _sms_limits(request, limiter, policy, phone, SmsPurpose.CHANGE_PHONE)
+    return PhoneChangeOut.of(
+        db.run(lambda s: service.start_phone_change(s, customer.customer_id, phone, policy=policy))
+    )
+
+
+@router.post(
+    "/me/phone/confirm",
+    response_model=CustomerOut,
+    summary="Confirm the new phone number; every other session ends",
+)
+def confirm_phone_change(
+    body: PhoneChangeConfirm,
+    customer: CurrentCustomer,
+    db: DbDep,
+    policy: PolicyDep,
+    limiter: LimiterDep,
+) -> CustomerOut:
+    view = db.run(
+        lambda s: service.confirm_phone_change(
+            s,
+            customer.customer_id,
+            body.change_id,
+            sms_code=body.sms_code,
+            step_up_sms_code=body.step_up_sms_code,
+            passkey_assertion=body.passkey_assertion,
+            current_session_id=customer.session_id,
+            policy=policy,
+            counters=limiter.store,
+        )
+    )
+    return CustomerOut.of(view)
 
 
 @router.get("/me/devices", response_model=list[DeviceOut], summary="My devices")

@@ -137,7 +137,10 @@ def get_signer(request: Request) -> TokenSigner:
     signer: TokenSigner = _state(
         request,
         "identity_signer",
-        lambda: TokenSigner(get_settings_of(request).resolved_secret_key()),
+        lambda: TokenSigner(
+            get_settings_of(request).resolved_secret_key(),
+            get_settings_of(request).previous_secret_key_list(),
+        ),
     )
     return signer
 

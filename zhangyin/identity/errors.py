@@ -251,3 +251,21 @@ class ReauthenticationRequired(DomainError):
     title = "Log in again to continue"
     message_zh = "为了您的账户安全，请重新登录后再进行此操作"
     message_en = "For your security, log in again before doing this"
+
+
+class PhoneUnavailable(DomainError):
+    """The new number is this customer's already or another customer's: a bank must refuse it."""
+
+    code = "phone_unavailable"
+    status = 409
+    title = "Phone number not available"
+    message_zh = "该手机号无法绑定，请使用其他手机号"
+    message_en = "This mobile number cannot be used; choose another one"
+
+
+class PhoneChangeNotFound(DomainError):
+    code = "phone_change_not_found"
+    status = 404
+    title = "Phone change not found"
+    message_zh = "更换手机号的申请不存在或已失效，请重新发起"
+    message_en = "The phone change does not exist or has ended; start again"

@@ -24,6 +24,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -55,6 +56,7 @@ class SmsPurpose(enum.StrEnum):
     RESET_PASSWORD = "reset_password"  # noqa: S105 - a purpose, not a secret
     STEP_UP = "step_up"
     SECOND_FACTOR = "second_factor"
+    CHANGE_PHONE = "change_phone"
     NOTICE = "notice"
 
 
@@ -118,6 +120,9 @@ class Customer(Base):
         ForeignKey("identity_enterprises.id"), default=None, index=True
     )
     enterprise_role: Mapped[str | None] = mapped_column(String(20), default=None)
+    #: Display preferences the app applies on every phone the customer logs in from.
+    elder_mode: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    language: Mapped[str] = mapped_column(String(5), default="zh-CN", server_default="zh-CN")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

@@ -7,14 +7,24 @@ on purpose: a refused attempt must count even when the request rolls back.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
 
+from prometheus_client import Counter
+
 from zhangyin.config import get_settings
 from zhangyin.identity.errors import RateLimited
+
+log = logging.getLogger(__name__)
+
+FALLBACKS = Counter(
+    "zhangyin_ratelimit_redis_fallbacks_total",
+    "Times the rate-limit counters fell back from Redis to in-process counting",
+)
 
 
 @dataclass(frozen=True)
@@ -56,24 +66,56 @@ class MemoryCounters:
 
 
 class RedisCounters:
-    def __init__(self, url: str, prefix: str = "zy:rl:") -> None:
+    """Counters shared by every process, with an in-process fallback while Redis is down.
+
+    A limit that stops working when Redis fails would either lock every customer out
+    or let attackers through; counting per process for a few seconds keeps the limits
+    (each process allows the limit) and keeps logins and step-ups working.
+    """
+
+    def __init__(self, url: str, prefix: str = "zy:rl:", cool_off_seconds: float = 5.0) -> None:
         import redis
+        from redis.backoff import NoBackoff
+        from redis.retry import Retry
 
         self.prefix = prefix
-        self.client = redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        self.client = redis.Redis.from_url(
+            url, socket_timeout=0.5, socket_connect_timeout=0.5, retry=Retry(NoBackoff(), 0)
+        )
+        self.fallback = MemoryCounters()
+        self.cool_off_seconds = cool_off_seconds
+        self.down_until = 0.0
+
+    def _redis_up(self) -> bool:
+        return time.monotonic() >= self.down_until
+
+    def _trip(self) -> None:
+        self.down_until = time.monotonic() + self.cool_off_seconds
+        FALLBACKS.inc()
+        log.warning("rate-limit counters: redis failed; counting in this process for now")
 
     def hit(self, key: str, window_seconds: int) -> tuple[int, int]:
-        full = self.prefix + key
-        pipe = self.client.pipeline()
-        pipe.incr(full)
-        pipe.expire(full, window_seconds, nx=True)
-        pipe.ttl(full)
-        count, _, ttl = pipe.execute()
-        return int(count), max(int(ttl), 1)
+        if self._redis_up():
+            full = self.prefix + key
+            try:
+                pipe = self.client.pipeline()
+                pipe.incr(full)
+                pipe.expire(full, window_seconds, nx=True)
+                pipe.ttl(full)
+                count, _, ttl = pipe.execute()
+                return int(count), max(int(ttl), 1)
+            except Exception:
+                self._trip()
+        return self.fallback.hit(key, window_seconds)
 
     def peek(self, key: str) -> int:
-        value = self.client.get(self.prefix + key)
-        return int(value) if value is not None else 0
+        if self._redis_up():
+            try:
+                value = self.client.get(self.prefix + key)
+                return max(int(value) if value is not None else 0, self.fallback.peek(key))
+            except Exception:
+                self._trip()
+        return self.fallback.peek(key)
 
 
 class RateLimiter:

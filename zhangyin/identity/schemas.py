@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
-from pydantic import BaseModel, Field, StrictInt
+from pydantic import BaseModel, Field, StrictBool, StrictInt, model_validator
 
 from zhangyin.api_types import StrictBody
 from zhangyin.identity import passkeys, service
@@ -114,6 +114,42 @@ class LimitsUpdate(StrictBody):
         )
 
 
+Language = Literal["zh-CN", "en-US"]
+
+
+class PreferencesUpdate(StrictBody):
+    """PATCH /v1/me: the fields given change; at least one, and none of them null."""
+
+    elder_mode: StrictBool | None = Field(default=None, description="长辈版: larger text")
+    language: Language | None = None
+
+    @model_validator(mode="after")
+    def _one_field_without_nulls(self) -> PreferencesUpdate:
+        if not self.model_fields_set:
+            raise ValueError("give elder_mode or language")
+        for name in self.model_fields_set:
+            if getattr(self, name) is None:
+                raise ValueError(f"{name} cannot be null")
+        return self
+
+
+class PhoneChangeStart(StrictBody):
+    new_phone: Phone
+
+
+class PhoneChangeConfirm(StrictBody):
+    """Both proofs: the code sent to the new number, and the step-up of the change."""
+
+    change_id: Uuid = Field(description="From POST /v1/me/phone/start; also the step-up challenge")
+    sms_code: SmsCode = Field(description="The code sent to the new number")
+    step_up_sms_code: SmsCode | None = Field(
+        default=None, description="The step-up code sent to the current number"
+    )
+    passkey_assertion: dict[str, Any] | None = Field(
+        default=None, description="Or the step-up by passkey (fingerprint or face)"
+    )
+
+
 class ConsentAccept(StrictBody):
     policy_version: Annotated[str, Field(pattern=r"^[0-9A-Za-z.-]{1,20}$")]
 
@@ -194,6 +230,8 @@ class CustomerOut(BaseModel):
     kyc_level: str
     enterprise_id: str | None
     totp_enabled: bool
+    elder_mode: bool = Field(description="长辈版 (elder mode): larger text, simpler screens")
+    language: Language
     created_at: datetime
 
     @classmethod
@@ -208,6 +246,8 @@ class CustomerOut(BaseModel):
             kyc_level=c.kyc_level,
             enterprise_id=c.enterprise_id,
             totp_enabled=c.totp_enabled,
+            elder_mode=c.elder_mode,
+            language=cast(Language, c.language),  # the service stores only these two
             created_at=c.created_at,
         )
 
@@ -324,6 +364,23 @@ class StepUpOut(BaseModel):
             methods=list(c.methods),
             expires_at=c.expires_at,
             passkey_options=c.passkey_options,
+        )
+
+
+class PhoneChangeOut(BaseModel):
+    change_id: str
+    #: How the current holder approves (step-up): `sms` to the current number, `passkey`.
+    methods: list[str]
+    expires_at: datetime
+    passkey_options: dict[str, Any] | None
+
+    @classmethod
+    def of(cls, c: service.PhoneChange) -> PhoneChangeOut:
+        return cls(
+            change_id=c.change_id,
+            methods=list(c.step_up.methods),
+            expires_at=c.step_up.expires_at,
+            passkey_options=c.step_up.passkey_options,
         )
 
 

@@ -44,6 +44,8 @@ from zhangyin.identity.errors import (
     InvalidUscc,
     LimitAboveDefault,
     LoginFailed,
+    PhoneChangeNotFound,
+    PhoneUnavailable,
     PrivacyVersionUnknown,
     RateLimited,
     RefreshTokenReused,
@@ -149,6 +151,8 @@ class CustomerView:
     locked_until: datetime | None
     created_at: datetime
     last_login_at: datetime | None
+    elder_mode: bool = False
+    language: str = "zh-CN"
 
 
 @dataclass(frozen=True)
@@ -359,6 +363,8 @@ def _view(c: Customer) -> CustomerView:
         locked_until=c.locked_until,
         created_at=c.created_at,
         last_login_at=c.last_login_at,
+        elder_mode=c.elder_mode,
+        language=c.language,
     )
 
 
@@ -421,7 +427,8 @@ def _consume_code(
     challenge_id: str | None = None,
 ) -> bool:
     """True (and the code is used up) when `code` is the live code for phone and purpose."""
-    subject = challenge_id or f"{purpose.value}:{phone}"
+    # Per purpose: a phone change checks two codes of one challenge (new number, step-up).
+    subject = f"{purpose.value}:{challenge_id or phone}"
     count, _ = counters.hit(f"code-attempt:{subject}", policy.sms_code_minutes * 60)
     if count > policy.code_attempts:
         return False
@@ -562,6 +569,53 @@ def register_customer(
     )
 
 
+def _new_person(
+    session: Session,
+    kind: CustomerKind,
+    *,
+    phone: str,
+    name: str,
+    id_number: str,
+    kyc_level: KycLevel,
+    password_hash: str | None,
+    enterprise_id: str | None = None,
+    enterprise_role: str | None = None,
+) -> Customer:
+    """A new identity after the checks every person passes: valid phone and ID number, neither
+    already registered (refused without saying which, so the answer reveals nothing)."""
+    check_phone(phone)
+    number, born = check_id_number(id_number)
+    index = pii.blind_index(number, ID_CONTEXT)
+    taken = session.scalar(
+        select(Customer.id).where((Customer.phone == phone) | (Customer.id_number_index == index))
+    )
+    if taken is not None:
+        raise RegistrationRefused()
+    now = utcnow()
+    person = Customer(
+        id=_new_id(),
+        kind=kind.value,
+        status=CustomerStatus.ACTIVE.value,
+        phone=phone,
+        name=name,
+        id_number_enc=pii.encrypt(number, ID_CONTEXT),
+        id_number_index=index,
+        id_number_masked=pii.mask_id_number(number),
+        birth_date=born.isoformat(),
+        kyc_level=kyc_level.value,
+        password_hash=password_hash,
+        password_changed_at=now,
+        phone_changed_at=now,
+        failed_attempts=0,
+        enterprise_id=enterprise_id,
+        enterprise_role=enterprise_role,
+        created_at=now,
+    )
+    session.add(person)
+    session.flush()
+    return person
+
+
 def create_customer(
     session: Session,
     *,
@@ -580,34 +634,16 @@ def create_customer(
     Registration calls this once the phone is proven; demo data and migrations
     from another system call it directly (they vouch for the phone themselves).
     """
-    check_phone(phone)
-    number, born = check_id_number(id_number)
-    index = pii.blind_index(number, ID_CONTEXT)
-    taken = session.scalar(
-        select(Customer.id).where((Customer.phone == phone) | (Customer.id_number_index == index))
-    )
-    if taken is not None:
-        raise RegistrationRefused()
-    now = utcnow()
-    customer = Customer(
-        id=_new_id(),
-        kind=CustomerKind.PERSONAL.value,
-        status=CustomerStatus.ACTIVE.value,
+    customer = _new_person(
+        session,
+        CustomerKind.PERSONAL,
         phone=phone,
         name=name,
-        id_number_enc=pii.encrypt(number, ID_CONTEXT),
-        id_number_index=index,
-        id_number_masked=pii.mask_id_number(number),
-        birth_date=born.isoformat(),
-        kyc_level=kyc_level.value,
+        id_number=id_number,
+        kyc_level=kyc_level,
         password_hash=passwords.hash_password(password),
-        password_changed_at=now,
-        phone_changed_at=now,
-        failed_attempts=0,
-        created_at=now,
     )
-    session.add(customer)
-    session.flush()
+    now = customer.created_at
     session.add(Consent(customer_id=customer.id, policy_version=privacy_version, accepted_at=now))
     if device_key:
         # The registration code proved the phone on this device, and the password was set on it.
@@ -631,6 +667,33 @@ def create_customer(
 
 def get_customer(session: Session, customer_id: str) -> CustomerView:
     return _view(_customer(session, customer_id))
+
+
+#: Languages the app speaks; the customer's choice is one of them.
+LANGUAGES = ("zh-CN", "en-US")
+
+
+def update_preferences(
+    session: Session,
+    customer_id: str,
+    *,
+    elder_mode: bool | None = None,
+    language: str | None = None,
+) -> CustomerView:
+    """Store the customer's display preferences (None leaves one as it is)."""
+    if language is not None and language not in LANGUAGES:
+        raise ValueError(f"unsupported language {language!r}")
+    customer = _customer(session, customer_id)
+    changed: dict[str, Any] = {}
+    if elder_mode is not None and elder_mode != customer.elder_mode:
+        customer.elder_mode = elder_mode
+        changed["elder_mode"] = elder_mode
+    if language is not None and language != customer.language:
+        customer.language = language
+        changed["language"] = language
+    if changed:
+        events.emit(session, "identity.preferences_changed", "customer", customer_id, changed)
+    return _view(customer)
 
 
 def find_customer_by_phone(session: Session, phone: str) -> CustomerView | None:
@@ -746,6 +809,7 @@ def _revoke_sessions(
     reason: str,
     *,
     device_id: str | None = None,
+    except_session_id: str | None = None,
 ) -> None:
     query = (
         update(AuthSession)
@@ -758,6 +822,8 @@ def _revoke_sessions(
     )
     if device_id is not None:
         query = query.where(AuthSession.device_id == device_id)
+    if except_session_id is not None:
+        query = query.where(AuthSession.id != except_session_id)
     session.execute(query)
 
 
@@ -1144,7 +1210,9 @@ def _step_up_text(binding: StepUpBinding) -> str:
         parts.append(
             f"，金额 {format_minor(binding.amount_minor, binding.currency)} {binding.currency}"
         )
-    if binding.payee:
+    if binding.operation == CHANGE_PHONE and binding.payee:
+        parts.append(f"，新手机号 {pii.mask_phone(binding.payee)}")
+    elif binding.payee:
         parts.append(f"，收款方 {binding.payee}")
     parts.append("，5 分钟内有效。请核对交易信息，切勿告诉他人。")
     return "".join(parts)
@@ -1156,7 +1224,10 @@ OPERATION_LABELS = {
     "close_account": "注销账户",
     "add_payee": "添加收款人",
     "raise_limit": "提高限额",
+    "change_phone": "更换手机号",
 }
+#: The step-up operation of a phone change; its payee is the new number.
+CHANGE_PHONE = "change_phone"
 
 
 def _operation_label(operation: str) -> str:
@@ -1289,6 +1360,119 @@ def verify_step_up(
     )
 
 
+# --------------------------------------------------------------------------- phone change
+
+
+@dataclass(frozen=True)
+class PhoneChange:
+    """A started phone change: its id is also the step-up challenge the current phone answers."""
+
+    change_id: str
+    step_up: StepUpChallenge
+
+
+def _check_phone_available(session: Session, customer: Customer, new_phone: str) -> None:
+    if new_phone == customer.phone:
+        raise PhoneUnavailable()
+    # Any customer, closed ones too: a closed customer's number is NULL, so it is free again.
+    if session.scalar(select(Customer.id).where(Customer.phone == new_phone)) is not None:
+        raise PhoneUnavailable()
+
+
+def start_phone_change(
+    session: Session, customer_id: str, new_phone: str, *, policy: IdentityPolicy
+) -> PhoneChange:
+    """Send a code to the new number and a step-up (to the current phone or a passkey).
+
+    Both are needed to confirm: the code proves the new number is the customer's,
+    the step-up that the holder of the account agrees to move it. The step-up is
+    bound to operation change_phone with the new number as its target, so it
+    approves this change and nothing else.
+    """
+    check_phone(new_phone)
+    customer = _customer(session, customer_id)
+    _check_phone_available(session, customer, new_phone)
+    binding = StepUpBinding(operation=CHANGE_PHONE, payee=new_phone)
+    step_up = start_step_up(session, customer_id, binding, policy=policy)
+    _issue_code(
+        session,
+        new_phone,
+        SmsPurpose.CHANGE_PHONE,
+        "【掌银】验证码 {code}，用于将此号码绑定为掌银登录手机号，5 分钟内有效。"
+        "如非本人操作请忽略。",
+        policy,
+        challenge_id=step_up.challenge_id,
+    )
+    return PhoneChange(step_up.challenge_id, step_up)
+
+
+def confirm_phone_change(
+    session: Session,
+    customer_id: str,
+    change_id: str,
+    *,
+    sms_code: str,
+    step_up_sms_code: str | None,
+    passkey_assertion: dict[str, Any] | None,
+    current_session_id: str,
+    policy: IdentityPolicy,
+    counters: CounterStore,
+) -> CustomerView:
+    """Move the customer to the new number; every other session ends, both numbers are told."""
+    challenge = session.scalar(
+        select(Challenge).where(
+            Challenge.id == change_id,
+            Challenge.customer_id == customer_id,
+            Challenge.kind == ChallengeKind.STEP_UP.value,
+        )
+    )
+    if challenge is None or challenge.binding.get("operation") != CHANGE_PHONE:
+        raise PhoneChangeNotFound()
+    new_phone = str(challenge.binding.get("payee"))
+    if not _consume_code(
+        session,
+        new_phone,
+        SmsPurpose.CHANGE_PHONE,
+        sms_code,
+        counters=counters,
+        policy=policy,
+        challenge_id=change_id,
+    ):
+        raise CodeInvalid()
+    verify_step_up(
+        session,
+        customer_id,
+        change_id,
+        StepUpBinding(operation=CHANGE_PHONE, payee=new_phone),
+        sms_code=step_up_sms_code,
+        passkey_assertion=passkey_assertion,
+        policy=policy,
+    )
+    customer = _customer(session, customer_id, lock=True)
+    # Someone may have registered the number since the start.
+    _check_phone_available(session, customer, new_phone)
+    old_phone = customer.phone
+    customer.phone = new_phone
+    customer.phone_changed_at = utcnow()
+    session.flush()
+    _revoke_sessions(
+        session,
+        SubjectKind.CUSTOMER,
+        customer_id,
+        "phone_changed",
+        except_session_id=current_session_id,
+    )
+    notice = (
+        f"【掌银】您的掌银登录手机号已由 {pii.mask_phone(old_phone)} 更换为 "
+        f"{pii.mask_phone(new_phone)}，其他设备已退出登录。如非本人操作请立即致电客服。"
+    )
+    for phone in (old_phone, new_phone):
+        if phone:
+            sms.provider().send(session, phone, notice, SmsPurpose.NOTICE.value)
+    events.emit(session, "identity.phone_changed", "customer", customer_id, {})
+    return _view(customer)
+
+
 # --------------------------------------------------------------------------- limits, risk
 
 
@@ -1300,8 +1484,18 @@ def _level_limits(session: Session, level: str) -> KycLimit:
 
 
 def customer_limits(session: Session, customer_id: str) -> CustomerLimits:
-    customer = _customer(session, customer_id)
-    level = _level_limits(session, customer.kyc_level)
+    # One statement for the customer and their KYC level's limits (a payment's hot path).
+    found = session.execute(
+        select(Customer, KycLimit)
+        .outerjoin(KycLimit, KycLimit.level == Customer.kyc_level)
+        .where(Customer.id == customer_id, Customer.status == CustomerStatus.ACTIVE.value)
+    ).one_or_none()
+    if found is None:
+        raise CustomerNotFound()
+    customer, level = found
+    if level is None:
+        raise RuntimeError(f"no limits configured for KYC level {customer.kyc_level}")
+    _remember(session, customer)
 
     def lower(own: int | None, default: int) -> int:
         return default if own is None else min(own, default)
@@ -1354,8 +1548,18 @@ def set_kyc_level(session: Session, customer_id: str, level: KycLevel) -> Custom
     return _view(customer)
 
 
+def _remember(session: Session, customer: Customer) -> None:
+    """Keep an active customer read in this unit of work for `risk_profile` (no second read)."""
+    session.info.setdefault("identity_customers", {})[customer.id] = customer
+
+
 def risk_profile(session: Session, customer_id: str, device_id: str | None) -> RiskProfile:
-    customer = _customer(session, customer_id)
+    known: Customer | None = session.info.get("identity_customers", {}).get(customer_id)
+    customer = (
+        known
+        if known is not None and known.status == CustomerStatus.ACTIVE.value
+        else _customer(session, customer_id)
+    )
     device = (
         session.scalar(
             select(Device).where(Device.id == device_id, Device.customer_id == customer_id)
@@ -1425,7 +1629,10 @@ def export_personal_data(session: Session, customer_id: str) -> dict[str, Any]:
             "created_at": customer.created_at.isoformat(),
             "last_login_at": customer.last_login_at.isoformat() if customer.last_login_at else None,
             "password_changed_at": customer.password_changed_at.isoformat(),
+            "phone_changed_at": customer.phone_changed_at.isoformat(),
             "totp_enabled": customer.totp_enabled,
+            "elder_mode": customer.elder_mode,
+            "language": customer.language,
         },
         "limits": customer_limits(session, customer_id).__dict__,
         "consents": [
@@ -1526,36 +1733,17 @@ def add_enterprise_operator(
         raise CustomerNotFound()
     if role not in ENTERPRISE_ROLES:
         raise UnknownRole(role=role)
-    check_phone(phone)
-    number, born = check_id_number(id_number)
-    index = pii.blind_index(number, ID_CONTEXT)
-    taken = session.scalar(
-        select(Customer.id).where((Customer.phone == phone) | (Customer.id_number_index == index))
-    )
-    if taken is not None:
-        raise RegistrationRefused()
-    now = utcnow()
-    row = Customer(
-        id=_new_id(),
-        kind=CustomerKind.ENTERPRISE_OPERATOR.value,
-        status=CustomerStatus.ACTIVE.value,
+    row = _new_person(
+        session,
+        CustomerKind.ENTERPRISE_OPERATOR,
         phone=phone,
         name=name,
-        id_number_enc=pii.encrypt(number, ID_CONTEXT),
-        id_number_index=index,
-        id_number_masked=pii.mask_id_number(number),
-        birth_date=born.isoformat(),
-        kyc_level=KycLevel.II.value,
+        id_number=id_number,
+        kyc_level=KycLevel.II,
         password_hash=None,
-        password_changed_at=now,
-        phone_changed_at=now,
-        failed_attempts=0,
         enterprise_id=enterprise_id,
         enterprise_role=role,
-        created_at=now,
     )
-    session.add(row)
-    session.flush()
     events.emit(
         session,
         "identity.enterprise_operator_added",
@@ -1589,3 +1777,66 @@ def get_customer_any_status(session: Session, customer_id: str) -> CustomerView:
     if found is None:
         raise CustomerNotFound()
     return _view(found)
+
+
+# ----------------------------------------------------------------- console: limits, masked search
+
+
+@dataclass(frozen=True)
+class LevelLimits:
+    """The bank's default limits of one KYC level (CNY minor units)."""
+
+    level: str
+    per_transaction_minor: int
+    daily_amount_minor: int
+    daily_count: int
+
+
+def _level_view(row: KycLimit) -> LevelLimits:
+    return LevelLimits(
+        row.level, row.per_transaction_minor, row.daily_amount_minor, row.daily_count
+    )
+
+
+def list_level_limits(session: Session) -> list[LevelLimits]:
+    rows = session.scalars(select(KycLimit))
+    order = [level.value for level in KycLevel]
+    return sorted((_level_view(r) for r in rows), key=lambda v: order.index(v.level))
+
+
+def set_level_limits(
+    session: Session,
+    level: str,
+    *,
+    per_transaction_minor: int,
+    daily_amount_minor: int,
+    daily_count: int,
+) -> tuple[LevelLimits, LevelLimits]:
+    """Replace a level's limits; returns (before, after). Payments read them on every transfer.
+
+    The caller (the console) has checked the values; the table's CHECK refuses non-positive ones.
+    """
+    row = session.get(KycLimit, level, with_for_update=True)
+    if row is None:
+        raise RuntimeError(f"no limits configured for KYC level {level}")
+    before = _level_view(row)
+    row.per_transaction_minor = per_transaction_minor
+    row.daily_amount_minor = daily_amount_minor
+    row.daily_count = daily_count
+    session.flush()
+    return before, _level_view(row)
+
+
+def search_customers_by_masked_phone(
+    session: Session, prefix: str, suffix: str, limit: int = 20
+) -> list[CustomerView]:
+    """Customers whose phone is `prefix` + any 4 digits + `suffix` (e.g. 138****5678)."""
+    if not (prefix.isdigit() and suffix.isdigit() and len(prefix) == 3 and len(suffix) == 4):
+        raise ValueError("prefix: 3 digits, suffix: 4 digits")
+    query = (
+        select(Customer)
+        .where(Customer.phone.like(f"{prefix}____{suffix}"))
+        .order_by(Customer.created_at.desc())
+        .limit(limit)
+    )
+    return [_view(c) for c in session.scalars(query)]

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import pyotp
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from zhangyin import pii
@@ -25,7 +25,7 @@ from zhangyin.identity.errors import (
     StaffTotpNotEnrolled,
     UnknownRole,
 )
-from zhangyin.identity.models import AuditEntry, RolePermission, Staff, SubjectKind
+from zhangyin.identity.models import AuditEntry, AuthSession, RolePermission, Staff, SubjectKind
 from zhangyin.identity.policy import IdentityPolicy
 
 if TYPE_CHECKING:
@@ -201,3 +201,80 @@ def audit_log(
         AuditView(r.id, r.staff_id, r.action, r.target, r.details, r.created_at)
         for r in session.scalars(query)
     ]
+
+
+# --------------------------------------------------------------------------- console: staff admin
+
+
+@dataclass(frozen=True)
+class StaffEntry:
+    """A staff member as the console's staff screen lists them."""
+
+    id: str
+    username: str
+    name: str
+    roles: tuple[str, ...]
+    active: bool
+    totp_enabled: bool
+    created_at: datetime
+    last_login_at: datetime | None
+
+
+def list_staff(session: Session) -> list[StaffEntry]:
+    """Every staff member, with their last login (their newest console session), by username."""
+    newest = session.execute(
+        select(AuthSession.subject_id, func.max(AuthSession.created_at))
+        .where(AuthSession.subject_kind == SubjectKind.STAFF.value)
+        .group_by(AuthSession.subject_id)
+    )
+    last_login: dict[str, datetime] = {subject: at for subject, at in newest}
+    return [
+        StaffEntry(
+            row.id,
+            row.username,
+            row.name,
+            tuple(row.roles),
+            row.active,
+            row.totp_secret_enc is not None,
+            row.created_at,
+            last_login.get(row.id),
+        )
+        for row in session.scalars(select(Staff).order_by(Staff.username))
+    ]
+
+
+def get_staff(session: Session, staff_id: str, *, lock: bool = False) -> StaffView | None:
+    row = session.get(Staff, staff_id, with_for_update=lock)
+    return _view(row) if row is not None else None
+
+
+def set_staff_roles(session: Session, staff_id: str, roles: list[str]) -> StaffView:
+    """Replace a staff member's roles; their next request is authorised by the new ones."""
+    for role in roles:
+        if role not in ROLES:
+            raise UnknownRole(role=role)
+    row = session.get(Staff, staff_id, with_for_update=True)
+    if row is None:
+        raise LookupError(staff_id)
+    row.roles = sorted(set(roles))
+    session.flush()
+    return _view(row)
+
+
+def disable_staff(session: Session, staff_id: str) -> StaffView:
+    """Disable a staff member: no more logins, and their open sessions end now."""
+    row = session.get(Staff, staff_id, with_for_update=True)
+    if row is None:
+        raise LookupError(staff_id)
+    row.active = False
+    session.execute(
+        update(AuthSession)
+        .where(
+            AuthSession.subject_kind == SubjectKind.STAFF.value,
+            AuthSession.subject_id == staff_id,
+            AuthSession.revoked_at.is_(None),
+        )
+        .values(revoked_at=utcnow(), revoked_reason="staff_disabled")
+    )
+    session.flush()
+    return _view(row)

@@ -4,6 +4,12 @@ Access tokens live 15 minutes and name their session, so revoking the session
 ends them at once (every request checks it). Only HS256 is accepted: a token
 with `alg: none` or another algorithm is refused before its claims are read.
 The signing key is derived from the secret key, never used raw.
+
+Key ring: every token names its signing key in the `kid` header (an id derived
+from the key, which reveals nothing of it). Tokens are signed with the current
+key; keys rotated out (ZHANGYIN_PREVIOUS_SECRET_KEYS) still verify, so a
+rotation does not log anyone out. A token without a `kid`, or with one not in
+the ring, is refused. See docs/security.md, "Rotating the secret key".
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import hashlib
 import hmac
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -34,9 +41,24 @@ class AccessClaims:
     auth_methods: tuple[str, ...]
 
 
+def signing_key(secret_key: str) -> bytes:
+    """The HMAC key of access tokens, derived from a secret key."""
+    return hmac.new(secret_key.encode(), b"zhangyin-access-token-v1", "sha256").digest()
+
+
+def key_id(key: bytes) -> str:
+    """A public name for a signing key (a one-way digest: it does not help guess the key)."""
+    return hmac.new(key, b"zhangyin-access-token-kid", "sha256").hexdigest()[:16]
+
+
 class TokenSigner:
-    def __init__(self, secret_key: str) -> None:
-        self._key = hmac.new(secret_key.encode(), b"zhangyin-access-token-v1", "sha256").digest()
+    def __init__(self, secret_key: str, previous_keys: Sequence[str] = ()) -> None:
+        self._key = signing_key(secret_key)
+        self._kid = key_id(self._key)
+        self._ring = {self._kid: self._key}
+        for old in previous_keys:
+            key = signing_key(old)
+            self._ring.setdefault(key_id(key), key)
 
     def issue(self, claims: AccessClaims, ttl: timedelta) -> str:
         now = utcnow()
@@ -52,7 +74,7 @@ class TokenSigner:
             "exp": int((now + ttl).timestamp()),
             "jti": uuid.uuid4().hex,
         }
-        return jwt.encode(payload, self._key, algorithm=ALGORITHM)
+        return jwt.encode(payload, self._key, algorithm=ALGORITHM, headers={"kid": self._kid})
 
     def decode(self, token: str) -> AccessClaims:
         """The claims of a valid, unexpired token of either kind; TokenInvalid otherwise."""
@@ -60,9 +82,12 @@ class TokenSigner:
             header = jwt.get_unverified_header(token)
             if header.get("alg") != ALGORITHM:
                 raise TokenInvalid()
+            key = self._ring.get(str(header.get("kid")))
+            if key is None:
+                raise TokenInvalid()
             payload = jwt.decode(
                 token,
-                self._key,
+                key,
                 algorithms=[ALGORITHM],
                 audience=list(AUDIENCE.values()),
                 issuer=ISSUER,

@@ -21,6 +21,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     String,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -132,10 +133,9 @@ class LedgerTransfer(Base):
     posted_amount_minor: Mapped[int] = mapped_column(BigInteger, default=0)
     status: Mapped[str] = mapped_column(String(10))
     batch_id: Mapped[str | None] = mapped_column(String(36), default=None)
-    reference: Mapped[str | None] = mapped_column(String(64), unique=True, default=None)
-    reverses_id: Mapped[str | None] = mapped_column(
-        ForeignKey("ledger_transfers.id"), unique=True, default=None
-    )
+    # Unique only where set (partial indexes below): most transfers have neither.
+    reference: Mapped[str | None] = mapped_column(String(64), default=None)
+    reverses_id: Mapped[str | None] = mapped_column(ForeignKey("ledger_transfers.id"), default=None)
     memo: Mapped[str] = mapped_column(String(140), default="")
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -151,9 +151,29 @@ class LedgerTransfer(Base):
         CheckConstraint(
             "status IN ('pending', 'posted', 'voided', 'expired')", name="status_valid"
         ),
-        Index("ix_ledger_transfers_pending_expiry", "status", "expires_at"),
-        Index("ix_ledger_transfers_debit_account_id", "debit_account_id"),
-        Index("ix_ledger_transfers_credit_account_id", "credit_account_id"),
+        # Partial indexes: a posted transfer without reference or reversal
+        # touches none of them. No query reads transfers by account (statements
+        # read postings), so there is no index on debit or credit account.
+        Index(
+            "uq_ledger_transfers_reference",
+            "reference",
+            unique=True,
+            postgresql_where=text("reference IS NOT NULL"),
+            sqlite_where=text("reference IS NOT NULL"),
+        ),
+        Index(
+            "uq_ledger_transfers_reverses_id",
+            "reverses_id",
+            unique=True,
+            postgresql_where=text("reverses_id IS NOT NULL"),
+            sqlite_where=text("reverses_id IS NOT NULL"),
+        ),
+        Index(
+            "ix_ledger_transfers_pending_expiry",
+            "expires_at",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
     )
 
 

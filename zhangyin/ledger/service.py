@@ -4,14 +4,18 @@ Every operation that changes balances goes through `_Posting`, which locks the
 accounts it touches in ascending id order (so concurrent transfers cannot
 deadlock), applies the movements to the locked totals in memory, refuses any
 that would break an account's floor or status, and then writes transfers,
-postings, balances and outbox events with a handful of bulk statements. The
-caller owns the transaction (`Database.run` retries it on serialisation
+postings, balances and outbox events with a handful of bulk statements. One
+exception, for speed: a single `transfer` on PostgreSQL is one call of the
+database function `ledger_post_transfer` (migration 0011), which locks, refuses
+and writes exactly as `_Posting.post` does (tests/ledger/test_fast_paths.py).
+The caller owns the transaction (`Database.run` retries it on serialisation
 failures); nothing here commits.
 """
 
 from __future__ import annotations
 
 import json
+import operator
 import secrets
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -21,7 +25,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import uuid_utils
-from sqlalchemy import Table, bindparam, case, func, insert, select, text, update
+from sqlalchemy import Table, bindparam, case, func, insert, select, update
 from sqlalchemy.orm import Session
 from stdnum import luhn
 
@@ -233,9 +237,10 @@ _LOCK_COLUMNS = (
 
 
 #: The same query with one array parameter, so its SQL text is the same for any batch size.
-_POSTGRES_LOCK = text(
+#: Sent with `exec_driver_sql`; `%b` makes psycopg send the array in binary.
+_POSTGRES_LOCK = (
     f"SELECT {', '.join(c.name for c in _LOCK_COLUMNS)} FROM ledger_accounts"  # noqa: S608 - our own column names
-    " WHERE id = ANY(CAST(:ids AS bigint[])) ORDER BY id FOR UPDATE"
+    " WHERE id = ANY(CAST(%b AS bigint[])) ORDER BY id FOR UPDATE"
 )
 
 
@@ -244,7 +249,7 @@ def _lock_accounts(session: Session, ids: Iterable[int]) -> dict[int, _Locked]:
     # its row locks in ascending id order: two transfers can wait, never deadlock.
     wanted = sorted(set(ids))
     if session.get_bind().dialect.name == "postgresql":
-        rows = session.execute(_POSTGRES_LOCK, {"ids": wanted}).all()
+        rows = session.connection().exec_driver_sql(_POSTGRES_LOCK, (wanted,)).all()
     else:
         rows = session.execute(
             select(*_LOCK_COLUMNS)
@@ -262,9 +267,14 @@ class _Posting:
         self.session = session
         self.now = utcnow()
         self.accounts = _lock_accounts(session, account_ids)
-        self.new_transfers: list[dict[str, Any]] = []
+        self.new_transfers: list[TransferView] = []
+        # Balances after the debit and credit legs of each new transfer (None for a hold):
+        # its postings are made from its row and these.
+        self.leg_balances: list[tuple[int | None, int | None]] = []
         self.transfer_updates: list[dict[str, Any]] = []
-        self.postings: list[dict[str, Any]] = []
+        # Legs of posted holds: (transfer_id, account_id, currency, amount_minor, balance_after)
+        self.postings: list[tuple[str, int, str, int, int]] = []
+        # Events of resolved holds; a new transfer's event is made from its row on writing.
         self.events: list[dict[str, Any]] = []
 
     def account(self, account_id: int) -> _Locked:
@@ -307,11 +317,7 @@ class _Posting:
             if not acct.above_floor():
                 debit.restore(before[0])
                 credit.restore(before[1])
-                raise InsufficientFunds(
-                    account_number=acct.number,
-                    available=format_minor(acct.available() + acct.overdraft, currency),
-                    requested=format_minor(want, currency),
-                )
+                raise _insufficient(acct, currency, want)
         debit.dirty = credit.dirty = True
 
     # -- movements
@@ -324,34 +330,36 @@ class _Posting:
         reverses_id: str | None = None,
     ) -> TransferView:
         debit, credit = self._check_pair(order)
-        amount = order.amount.minor
-
-        def move(d: _Locked, c: _Locked) -> None:
-            d.dp += amount
-            c.cp += amount
-
-        self._apply(debit, credit, move, order.amount.currency, amount)
+        amount, currency = order.amount.minor, order.amount.currency
+        # _apply inlined: this is the per-transfer path of every batch.
+        debit.dp += amount
+        credit.cp += amount
+        if not debit.above_floor() or not credit.above_floor():
+            refused = debit if not debit.above_floor() else credit
+            debit.dp -= amount
+            credit.cp -= amount
+            raise _insufficient(refused, currency, amount)
+        debit.dirty = credit.dirty = True
         transfer_id = str(uuid_utils.uuid7())
-        row = {
-            "id": transfer_id,
-            "debit_account_id": debit.id,
-            "credit_account_id": credit.id,
-            "currency": order.amount.currency,
-            "amount_minor": amount,
-            "posted_amount_minor": amount,
-            "status": TransferStatus.POSTED.value,
-            "batch_id": batch_id,
-            "reference": order.reference,
-            "reverses_id": reverses_id,
-            "memo": order.memo,
-            "expires_at": None,
-            "created_at": self.now,
-            "resolved_at": self.now,
-        }
-        self.new_transfers.append(row)
-        self._add_postings(transfer_id, debit, credit, order.amount.currency, amount)
-        self._event("ledger.transfer.posted", row)
-        return _transfer_view(row)
+        view = TransferView(
+            id=transfer_id,
+            debit_account_id=debit.id,
+            credit_account_id=credit.id,
+            currency=currency,
+            amount_minor=amount,
+            posted_amount_minor=amount,
+            status=_POSTED,
+            batch_id=batch_id,
+            reference=order.reference,
+            reverses_id=reverses_id,
+            memo=order.memo,
+            expires_at=None,
+            created_at=self.now,
+            resolved_at=self.now,
+        )
+        self.new_transfers.append(view)
+        self.leg_balances.append((debit.balance(), credit.balance()))
+        return view
 
     def hold(self, order: TransferOrder, expires_at: datetime) -> TransferView:
         debit, credit = self._check_pair(order)
@@ -362,25 +370,25 @@ class _Posting:
             c.cpend += amount
 
         self._apply(debit, credit, reserve, order.amount.currency, amount)
-        row = {
-            "id": str(uuid_utils.uuid7()),
-            "debit_account_id": debit.id,
-            "credit_account_id": credit.id,
-            "currency": order.amount.currency,
-            "amount_minor": amount,
-            "posted_amount_minor": 0,
-            "status": TransferStatus.PENDING.value,
-            "batch_id": None,
-            "reference": order.reference,
-            "reverses_id": None,
-            "memo": order.memo,
-            "expires_at": expires_at,
-            "created_at": self.now,
-            "resolved_at": None,
-        }
-        self.new_transfers.append(row)
-        self._event("ledger.transfer.pending", row)
-        return _transfer_view(row)
+        view = TransferView(
+            id=str(uuid_utils.uuid7()),
+            debit_account_id=debit.id,
+            credit_account_id=credit.id,
+            currency=order.amount.currency,
+            amount_minor=amount,
+            posted_amount_minor=0,
+            status=TransferStatus.PENDING.value,
+            batch_id=None,
+            reference=order.reference,
+            reverses_id=None,
+            memo=order.memo,
+            expires_at=expires_at,
+            created_at=self.now,
+            resolved_at=None,
+        )
+        self.new_transfers.append(view)
+        self.leg_balances.append((None, None))
+        return view
 
     def resolve_hold(
         self, held: TransferView, post_minor: int, status: TransferStatus
@@ -401,7 +409,8 @@ class _Posting:
 
         self._apply(debit, credit, settle, held.currency, post_minor)
         if post_minor:
-            self._add_postings(held.id, debit, credit, held.currency, post_minor)
+            self.postings.append((held.id, debit.id, held.currency, post_minor, debit.balance()))
+            self.postings.append((held.id, credit.id, held.currency, -post_minor, credit.balance()))
         changes = {
             "status": status.value,
             "posted_amount_minor": post_minor,
@@ -409,52 +418,8 @@ class _Posting:
         }
         self.transfer_updates.append({"b_id": held.id, **changes})
         row = {**held.__dict__, **changes}
-        self._event(f"ledger.transfer.{status.value}", row)
+        self.events.append(_event_row(f"ledger.transfer.{status.value}", row))
         return _transfer_view(row)
-
-    def _add_postings(
-        self, transfer_id: str, debit: _Locked, credit: _Locked, currency: str, amount: int
-    ) -> None:
-        self.postings.append(
-            {
-                "transfer_id": transfer_id,
-                "account_id": debit.id,
-                "currency": currency,
-                "amount_minor": amount,
-                "balance_after_minor": debit.balance(),
-                "created_at": self.now,
-            }
-        )
-        self.postings.append(
-            {
-                "transfer_id": transfer_id,
-                "account_id": credit.id,
-                "currency": currency,
-                "amount_minor": -amount,
-                "balance_after_minor": credit.balance(),
-                "created_at": self.now,
-            }
-        )
-
-    def _event(self, event_type: str, row: dict[str, Any]) -> None:
-        self.events.append(
-            {
-                "event_type": event_type,
-                "aggregate_type": "ledger_transfer",
-                "aggregate_id": row["id"],
-                "payload": {
-                    "transfer_id": row["id"],
-                    "debit_account_id": row["debit_account_id"],
-                    "credit_account_id": row["credit_account_id"],
-                    "currency": row["currency"],
-                    "amount_minor": row["amount_minor"],
-                    "posted_amount_minor": row["posted_amount_minor"],
-                    "status": row["status"],
-                    "reference": row["reference"],
-                    "reverses_id": row["reverses_id"],
-                },
-            }
-        )
 
     # -- writing
 
@@ -465,13 +430,26 @@ class _Posting:
         else:
             self._write_portable(dirty)
         counts: Counter[str] = self.session.info.setdefault("ledger_postings", Counter())
-        for posting in self.postings:
-            counts[posting["currency"]] += 1
+        for view in self.new_transfers:
+            if view.status == _POSTED:
+                counts[view.currency] += 2
+        counts.update(p[2] for p in self.postings)
+
+    def _all_postings(self) -> list[tuple[str, int, str, int, int]]:
+        """Every leg written by this unit, in order (write_postgres.sql makes the same)."""
+        legs: list[tuple[str, int, str, int, int]] = []
+        for v, (debit_after, credit_after) in zip(
+            self.new_transfers, self.leg_balances, strict=True
+        ):
+            if debit_after is not None and credit_after is not None:
+                legs.append((v.id, v.debit_account_id, v.currency, v.amount_minor, debit_after))
+                legs.append((v.id, v.credit_account_id, v.currency, -v.amount_minor, credit_after))
+        return legs + self.postings
 
     def _write_portable(self, dirty: list[_Locked]) -> None:
         session = self.session
         if self.new_transfers:
-            session.execute(insert(transfers_t), self.new_transfers)
+            session.execute(insert(transfers_t), [dict(vars(v)) for v in self.new_transfers])
         if self.transfer_updates:
             session.execute(
                 update(transfers_t)
@@ -484,8 +462,22 @@ class _Posting:
                 self.transfer_updates,
                 execution_options={"synchronize_session": False},
             )
-        if self.postings:
-            session.execute(insert(postings_t), self.postings)
+        postings = self._all_postings()
+        if postings:
+            session.execute(
+                insert(postings_t),
+                [
+                    {
+                        "transfer_id": transfer_id,
+                        "account_id": account_id,
+                        "currency": currency,
+                        "amount_minor": amount,
+                        "balance_after_minor": balance,
+                        "created_at": self.now,
+                    }
+                    for transfer_id, account_id, currency, amount, balance in postings
+                ],
+            )
         if dirty:
             session.execute(
                 update(accounts_t)
@@ -510,7 +502,8 @@ class _Posting:
                 ],
                 execution_options={"synchronize_session": False},
             )
-        events.emit_many(session, self.events)
+        made = [_event_row(f"ledger.transfer.{v.status}", vars(v)) for v in self.new_transfers]
+        events.emit_many(session, made + self.events)
 
     def _write_postgres(self, dirty: list[_Locked]) -> None:
         """Everything in one statement: a transfer costs three round trips, a batch of 1000 too.
@@ -520,28 +513,17 @@ class _Posting:
         every transfer arrive in this one statement, where the balance trigger
         checks them.
         """
-        t, p, u, e = self.new_transfers, self.postings, self.transfer_updates, self.events
+        u, e = self.transfer_updates, self.events
+        # Columns from rows by C-level transposition; psycopg adapts lists, not tuples.
+        t = [list(c) for c in zip(*map(_TRANSFER_COLUMNS, self.new_transfers), strict=True)]
+        t += [list(c) for c in zip(*self.leg_balances, strict=True)]
+        p = [list(c) for c in zip(*self.postings, strict=True)]
         params = {
-            "t_id": [r["id"] for r in t],
-            "t_debit": [r["debit_account_id"] for r in t],
-            "t_credit": [r["credit_account_id"] for r in t],
-            "t_currency": [r["currency"] for r in t],
-            "t_amount": [r["amount_minor"] for r in t],
-            "t_posted": [r["posted_amount_minor"] for r in t],
-            "t_status": [r["status"] for r in t],
-            "t_batch": [r["batch_id"] for r in t],
-            "t_reference": [r["reference"] for r in t],
-            "t_reverses": [r["reverses_id"] for r in t],
-            "t_memo": [r["memo"] for r in t],
-            "t_expires": [r["expires_at"] for r in t],
+            **dict(zip(_TRANSFER_PARAMS, t or [[]] * len(_TRANSFER_PARAMS), strict=True)),
+            **dict(zip(_POSTING_PARAMS, p or [[]] * len(_POSTING_PARAMS), strict=True)),
             "u_id": [r["b_id"] for r in u],
             "u_status": [r["status"] for r in u],
             "u_posted": [r["posted_amount_minor"] for r in u],
-            "p_transfer": [r["transfer_id"] for r in p],
-            "p_account": [r["account_id"] for r in p],
-            "p_currency": [r["currency"] for r in p],
-            "p_amount": [r["amount_minor"] for r in p],
-            "p_balance": [r["balance_after_minor"] for r in p],
             "a_id": [a.id for a in dirty],
             "a_dp": [a.dp for a in dirty],
             "a_cp": [a.cp for a in dirty],
@@ -552,10 +534,73 @@ class _Posting:
             "e_payload": [json.dumps(r["payload"], ensure_ascii=False) for r in e],
             "now": self.now,
         }
-        self.session.execute(_POSTGRES_WRITE, params)
+        self.session.connection().exec_driver_sql(_POSTGRES_WRITE, params)
 
 
-_POSTGRES_WRITE = text((Path(__file__).parent / "sql" / "write_postgres.sql").read_text())
+_POSTED = TransferStatus.POSTED.value
+_TRANSFER_COLUMNS = operator.attrgetter(
+    "id",
+    "debit_account_id",
+    "credit_account_id",
+    "currency",
+    "amount_minor",
+    "posted_amount_minor",
+    "status",
+    "batch_id",
+    "reference",
+    "reverses_id",
+    "memo",
+    "expires_at",
+)
+_TRANSFER_PARAMS = (
+    "t_id",
+    "t_debit",
+    "t_credit",
+    "t_currency",
+    "t_amount",
+    "t_posted",
+    "t_status",
+    "t_batch",
+    "t_reference",
+    "t_reverses",
+    "t_memo",
+    "t_expires",
+    "t_debit_balance",
+    "t_credit_balance",
+)
+_POSTING_PARAMS = ("p_transfer", "p_account", "p_currency", "p_amount", "p_balance")
+
+
+def _insufficient(acct: _Locked, currency: str, want: int) -> InsufficientFunds:
+    """The refusal for `acct`, whose totals are back to what they were before the movement."""
+    return InsufficientFunds(
+        account_number=acct.number,
+        available=format_minor(acct.available() + acct.overdraft, currency),
+        requested=format_minor(want, currency),
+    )
+
+
+def _event_row(event_type: str, row: dict[str, Any]) -> dict[str, Any]:
+    """An outbox row for a transfer; on PostgreSQL write_postgres.sql builds the same payload."""
+    return {
+        "event_type": event_type,
+        "aggregate_type": "ledger_transfer",
+        "aggregate_id": row["id"],
+        "payload": {
+            "transfer_id": row["id"],
+            "debit_account_id": row["debit_account_id"],
+            "credit_account_id": row["credit_account_id"],
+            "currency": row["currency"],
+            "amount_minor": row["amount_minor"],
+            "posted_amount_minor": row["posted_amount_minor"],
+            "status": row["status"],
+            "reference": row["reference"],
+            "reverses_id": row["reverses_id"],
+        },
+    }
+
+
+_POSTGRES_WRITE = (Path(__file__).parent / "sql" / "write_postgres.sql").read_text()
 
 
 def _transfer_view(row: dict[str, Any]) -> TransferView:
@@ -806,10 +851,89 @@ def transfer(session: Session, order: TransferOrder) -> TransferView:
     existing = _existing_by_reference(session, order)
     if existing is not None:
         return existing
+    if session.get_bind().dialect.name == "postgresql":
+        return _transfer_postgres(session, order)
     posting = _Posting(session, (order.debit_account_id, order.credit_account_id))
     view = posting.post(order)
     posting.flush()
     return view
+
+
+#: One round trip: `ledger_post_transfer` (migration 0011) locks, checks and writes.
+#: Sent with `exec_driver_sql` (no compilation, no bind processing) and
+#: positional parameters: the per-transfer client work is most of the cost.
+_POSTGRES_TRANSFER = (
+    "SELECT refusal, subject, available FROM ledger_post_transfer(%s::varchar, %s::bigint,"
+    " %s::bigint, %s::varchar, %s::bigint, %s::varchar, %s::varchar, %s::timestamptz)"
+)
+
+
+def _transfer_postgres(session: Session, order: TransferOrder) -> TransferView:
+    """`_Posting.post` of one order, done by the database function: same checks, same rows."""
+    amount, currency = order.amount.minor, order.amount.currency
+    check_amount_minor(amount)
+    if order.debit_account_id == order.credit_account_id:
+        raise SameAccount()
+    transfer_id = str(uuid_utils.uuid7())
+    now = utcnow()
+    refusal, subject, available = (
+        session.connection()
+        .exec_driver_sql(
+            _POSTGRES_TRANSFER,
+            (
+                transfer_id,
+                order.debit_account_id,
+                order.credit_account_id,
+                currency,
+                amount,
+                order.reference,
+                order.memo,
+                now,
+            ),
+        )
+        .one()
+    )
+    if refusal is not None:
+        raise _refusal(refusal, subject, available, currency, amount)
+    counts: Counter[str] = session.info.setdefault("ledger_postings", Counter())
+    counts[currency] += 2
+    return TransferView(
+        id=transfer_id,
+        debit_account_id=order.debit_account_id,
+        credit_account_id=order.credit_account_id,
+        currency=currency,
+        amount_minor=amount,
+        posted_amount_minor=amount,
+        status=TransferStatus.POSTED.value,
+        batch_id=None,
+        reference=order.reference,
+        reverses_id=None,
+        memo=order.memo,
+        expires_at=None,
+        created_at=now,
+        resolved_at=now,
+    )
+
+
+def _refusal(
+    code: str, subject: str, available: int | None, currency: str, amount: int
+) -> DomainError:
+    """The DomainError `_Posting.post` raises for a refusal `ledger_post_transfer` returned."""
+    if code == AccountNotFound.code:
+        return AccountNotFound(account_id=int(subject))
+    if code == CurrencyMismatch.code:
+        return CurrencyMismatch(account_number=subject)
+    if code == AccountClosed.code:
+        return AccountClosed(number=subject)
+    if code == AccountFrozen.code:
+        return AccountFrozen(number=subject)
+    assert code == InsufficientFunds.code, code
+    assert available is not None
+    return InsufficientFunds(
+        account_number=subject,
+        available=format_minor(available, currency),
+        requested=format_minor(amount, currency),
+    )
 
 
 def transfer_batch(

@@ -55,6 +55,8 @@ from zhangyin.payments.schemas import (
     CustomerAccountOut,
     DevDeposit,
     DevDepositOut,
+    FraudReportCreate,
+    FraudReportOut,
     LimitsOut,
     PayeeCreate,
     PayeeOut,
@@ -86,7 +88,8 @@ UuidPath = Annotated[str, Path(min_length=36, max_length=36, pattern=r"^[0-9a-f-
 Cursor = Annotated[str | None, Query(max_length=40, pattern=r"^[0-9a-f-]+$")]
 
 
-def caller_of(customer: CurrentCustomer, request: Request) -> service.Caller:
+async def caller_of(customer: CurrentCustomer, request: Request) -> service.Caller:
+    """Async on purpose: no I/O here, so it runs on the event loop, not a threadpool hop."""
     return service.Caller(
         customer_id=customer.customer_id,
         session_id=customer.session_id,
@@ -245,6 +248,34 @@ def cancel_transfer(
         scope=scope(caller, f"cancel:{transfer_id}"),
         key=idempotency_key,
         body={},
+        work=work,
+    )
+
+
+@router.post(
+    "/transfers/{transfer_id}/report-fraud",
+    response_model=FraudReportOut,
+    summary="Report a completed transfer as fraud (举报诈骗)",
+)
+def report_fraud(
+    transfer_id: TransferId,
+    body: FraudReportCreate,
+    request: Request,
+    caller: Caller,
+    idempotency_key: IdempotencyKey,
+) -> JSONResponse:
+    """Opens a case for the bank's fraud analysts; reporting again returns the same report.
+    Only a completed transfer to someone else can be reported (409 otherwise)."""
+
+    def work(session: Session) -> tuple[int, FraudReportOut]:
+        report = service.report_fraud(session, caller, transfer_id, body.description)
+        return 200, FraudReportOut.of(report)
+
+    return idempotent_json(
+        request,
+        scope=scope(caller, f"report-fraud:{transfer_id}"),
+        key=idempotency_key,
+        body=body,
         work=work,
     )
 

@@ -351,10 +351,11 @@ def pay_bill(
         pre_authorised=origin_key is not None,
         kind=TransferKind.BILL,
     )
-    if open_bill is not None and view.status in (
-        TransferStatus.COMPLETED,
-        TransferStatus.HELD_FOR_REVIEW,
-        TransferStatus.PENDING_CHALLENGE,
+    # Marked while the money is on its way too (challenged, held, delayed), so it is not
+    # paid twice; service._release_reservation unmarks it if that transfer ends unpaid.
+    if open_bill is not None and view.status not in (
+        TransferStatus.REJECTED,
+        TransferStatus.CANCELLED,
     ):
         open_bill.paid_transfer_id = view.id
     payment = BillPayment(

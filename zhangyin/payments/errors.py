@@ -251,3 +251,13 @@ class ClearingUnavailable(DomainError):
     title = "Clearing house unavailable"
     message_zh = "清算系统暂不可用，稍后自动重试"
     message_en = "The clearing house is unavailable; the payment will be retried"
+
+
+class TransferNotReportable(DomainError):
+    code = "transfer_not_reportable"
+    status = 409
+    title = "Transfer cannot be reported as fraud"
+    message_zh = "只能举报已完成、转给他人的交易（当前状态：{status}）"
+    message_en = (
+        "Only a completed transfer to someone else can be reported as fraud (status: {status})"
+    )

@@ -289,8 +289,7 @@ def _on_status_report(session: Session, xml: str) -> None:
             log.error("status report for a released hold", extra={"transfer_id": payment.id})
             continue
         if report.status in ("ACSC", "ACCP", "ACSP"):
-            ledger.post_hold(session, payment.ledger_transfer_id)
-            _set_status(session, payment, TransferStatus.COMPLETED, "对方行已入账 / settled")
+            _settle(session, payment, payment.ledger_transfer_id)
         elif report.status == "RJCT":
             ledger.void_hold(session, payment.ledger_transfer_id)
             payment.reason = f"clearing_{(report.reason or 'rjct').lower()}"
@@ -304,8 +303,12 @@ def _on_status_report(session: Session, xml: str) -> None:
 def _on_return(session: Session, xml: str) -> None:
     for ret in clearing.read_pacs004(xml):
         payment = _payment_by_tx(session, ret.original_transaction_id)
-        if payment is None or payment.status != TransferStatus.COMPLETED:
+        if payment is None:
             continue
+        if payment.status == TransferStatus.PROCESSING:
+            _settle_overtaken(session, payment)
+        if payment.status != TransferStatus.COMPLETED:
+            continue  # already returned (a redelivery) or never left the bank
         clearing_account = ledger.bank_account(session, AccountKind.BANK_CLEARING, ret.currency)
         order = ledger.TransferOrder(
             clearing_account.id,
@@ -336,6 +339,27 @@ def _on_return(session: Session, xml: str) -> None:
         payment.reason = f"returned_{ret.reason.lower()}"
         _set_status(session, payment, TransferStatus.RETURNED, _reason_text(ret.reason))
         _record_risk_outcome(session, payment)
+
+
+def _settle_overtaken(session: Session, payment: PaymentTransfer) -> None:
+    """Post the hold of a payment whose return arrived before its acceptance.
+
+    A pacs.004 means the clearing house settled the payment and the payee's bank
+    sent it back, so the money did leave: post the hold now. The late pacs.002
+    then finds the payment returned and changes nothing.
+    """
+    if payment.ledger_transfer_id is None:
+        return
+    if ledger.get_transfer(session, payment.ledger_transfer_id).status != "pending":
+        return
+    _settle(session, payment, payment.ledger_transfer_id)
+
+
+def _settle(session: Session, payment: PaymentTransfer, hold_id: str) -> None:
+    """The clearing house settled the payment: post its hold; it is completed."""
+    ledger.post_hold(session, hold_id)
+    payment.due_at = None
+    _set_status(session, payment, TransferStatus.COMPLETED, "对方行已入账 / settled")
 
 
 def _on_credit_transfer(session: Session, xml: str) -> None:

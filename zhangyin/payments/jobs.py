@@ -36,6 +36,7 @@ def run_payment_jobs(db: Database, gateway: ClearingGateway | None = None) -> di
         ("delayed_posted", lambda: _drain(db, lambda s: service.post_due_delayed(s, limit=100))),
         ("scheduled_runs", lambda: _drain(db, lambda s: scheduled.run_due(s, limit=100))),
         ("reviews_expired", lambda: _drain(db, lambda s: service.expire_stale_reviews(s))),
+        ("unconfirmed_expired", lambda: _drain(db, lambda s: service.expire_unconfirmed(s))),
         ("cardless_expired", lambda: _drain(db, lambda s: cardless.expire_due(s, limit=100))),
         ("autopay_paid", lambda: db.run(lambda s: billers.run_autopay(s))),
     ]

@@ -183,6 +183,8 @@ def pay_code(
         _Destination(TransferKind.INTRA, target.id, None),
         kind=TransferKind.QR,
     )
+    # Reserved while the money is on its way; service._release_reservation frees it
+    # if this transfer ends unpaid.
     if code.amount_minor is not None and view.status not in (
         TransferStatus.REJECTED,
         TransferStatus.CANCELLED,

@@ -14,6 +14,8 @@ from zhangyin.payments.models import Arrival, Frequency
 from zhangyin.payments.service import (
     KNOWN_BANKS,
     OUR_BANK_CODE,
+    FraudReportStatus,
+    FraudReportView,
     LimitsView,
     PayeeView,
     RecentPayeeView,
@@ -106,6 +108,31 @@ class TransferConfirm(StrictBody):
     passkey_assertion: dict[str, Any] | None = None
 
 
+class FraudReportCreate(StrictBody):
+    """举报诈骗: what happened, in the customer's words (optional)."""
+
+    # Several lines are fine; other control characters are not.
+    description: Annotated[str, Field(max_length=500, pattern=r"^[^\x00-\x09\x0b-\x1f\x7f]*$")] = ""
+
+
+class FraudReportOut(BaseModel):
+    transfer_id: str
+    report_id: str
+    status: FraudReportStatus
+    description: str
+    reported_at: datetime
+
+    @classmethod
+    def of(cls, r: FraudReportView) -> FraudReportOut:
+        return cls(
+            transfer_id=r.transfer_id,
+            report_id=r.case_id,
+            status=r.status,
+            description=r.description,
+            reported_at=r.reported_at,
+        )
+
+
 class TimelineOut(BaseModel):
     status: str
     detail: str
@@ -128,6 +155,8 @@ class TransferOut(BaseModel):
     reason: str | None
     challenge_id: str | None = None
     challenge_methods: list[str] = []
+    #: WebAuthn request options when `passkey` is among the methods (on the reply that challenged).
+    challenge_passkey_options: dict[str, Any] | None = None
     due_at: datetime | None
     created_at: datetime
     completed_at: datetime | None
@@ -152,6 +181,7 @@ class TransferOut(BaseModel):
             reason=t.reason,
             challenge_id=t.challenge_id,
             challenge_methods=t.challenge_methods,
+            challenge_passkey_options=t.challenge_passkey_options,
             due_at=t.due_at,
             created_at=t.created_at,
             completed_at=t.completed_at,

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import importlib
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import uuid_utils
 from sqlalchemy import func, select
@@ -44,18 +44,24 @@ from zhangyin.payments.errors import (
     SameAccountTransfer,
     TransferNotAwaitingChallenge,
     TransferNotCancellable,
+    TransferNotReportable,
     UnknownBank,
 )
 from zhangyin.payments.models import (
     FINAL_STATUSES,
     Arrival,
+    Bill,
+    BillPayment,
     CustomerPaymentSettings,
     Payee,
     PaymentTransfer,
+    QrCode,
     TransferEvent,
     TransferKind,
     TransferStatus,
 )
+from zhangyin.risk import service as risk
+from zhangyin.risk.cases import CaseView
 
 #: This bank's BIC: a transfer to it (or with no bank code) is intra-bank.
 OUR_BANK_CODE = "ZYBKCNBJ"
@@ -81,6 +87,9 @@ DELAYS = {
     Arrival.TWO_HOURS: timedelta(hours=2),
     Arrival.TWENTY_FOUR_HOURS: timedelta(hours=24),
 }
+#: An unconfirmed transfer is cancelled after this: its step-up challenge (minutes) is long
+#: gone, and a bill or receive code it reserved must become payable again.
+UNCONFIRMED_TIMEOUT = timedelta(minutes=30)
 #: How long a hold outlives its planned resolution before the ledger releases it anyway.
 HOLD_GRACE = timedelta(days=30)
 
@@ -124,6 +133,8 @@ class TransferView:
     created_at: datetime
     completed_at: datetime | None
     timeline: list[TimelineEntry] = field(default_factory=list)
+    #: WebAuthn request options for a passkey answer to the challenge (only on the creating reply).
+    challenge_passkey_options: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -266,22 +277,15 @@ _RISK_STATUSES = {
 _KYC_LEVELS = {"I": 1, "II": 2, "III": 3}
 
 
-def _risk_service() -> Any | None:
-    """The risk domain's service, or None while a deployment runs without it."""
-    try:
-        return importlib.import_module("zhangyin.risk.service")
-    except ModuleNotFoundError:
-        return None
-
-
 def _risk_decision(
     session: Session,
     caller: Caller,
     payment: PaymentTransfer,
-    *,
-    new_payee: bool,
 ) -> RiskVerdict:
-    """Ask the risk domain for a decision on this payment before any money moves."""
+    """Ask the risk domain for a decision on this payment before any money moves.
+
+    Whether the payee is new is one of risk's own features (`payee.first_time`).
+    """
     return assess_operation(
         session,
         caller,
@@ -307,10 +311,7 @@ def assess_operation(
     payee_bank_code: str | None,
     occurred_at: datetime,
 ) -> RiskVerdict:
-    """The risk engine's decision on any money-moving operation (allow when none is installed)."""
-    risk = _risk_service()
-    if risk is None:
-        return RiskVerdict(None, "allow", [])
+    """The risk engine's decision on any money-moving operation."""
     from zhangyin.identity import service as identity
 
     profile = identity.risk_profile(session, caller.customer_id, caller.device_id)
@@ -342,9 +343,6 @@ def assess_operation(
 def _record_risk_outcome(session: Session, payment: PaymentTransfer) -> None:
     if payment.risk_decision_id is None:
         return
-    risk = _risk_service()
-    if risk is None:
-        return
     status = _RISK_STATUSES[payment.status]
     if payment.reason == "risk_blocked":
         status = "blocked"
@@ -362,11 +360,15 @@ def _binding(payment: PaymentTransfer) -> Any:
     )
 
 
-def _start_step_up(session: Session, payment: PaymentTransfer) -> tuple[str, list[str]]:
+def _start_step_up(
+    session: Session, payment: PaymentTransfer
+) -> tuple[str, list[str], dict[str, Any] | None]:
+    """The challenge's id, its methods and, if the customer has a passkey, its request options."""
     from zhangyin.identity import service as identity
 
     challenge = identity.start_step_up(session, payment.customer_id, _binding(payment))
-    return str(challenge.challenge_id), [str(m) for m in challenge.methods]
+    methods = [str(m) for m in challenge.methods]
+    return str(challenge.challenge_id), methods, challenge.passkey_options
 
 
 def _verify_step_up(
@@ -513,6 +515,8 @@ def _set_status(
         TransferEvent(transfer_id=payment.id, status=status.value, detail=detail, created_at=now)
     )
     # A payment created in this transaction shows its timeline without reading it back.
+    if status in _UNPAID_STATUSES and payment.kind in (TransferKind.BILL, TransferKind.QR):
+        _release_reservation(session, payment)
     fresh = session.info.setdefault("payments_fresh_timeline", {})
     if payment.id in fresh:
         fresh[payment.id].append(TimelineEntry(status.value, detail, now))
@@ -534,6 +538,41 @@ def _set_status(
     )
 
 
+#: Final statuses in which the payment's money never reached the payee.
+_UNPAID_STATUSES = frozenset(
+    {TransferStatus.REJECTED, TransferStatus.CANCELLED, TransferStatus.RETURNED}
+)
+
+
+def _release_reservation(session: Session, payment: PaymentTransfer) -> None:
+    """A bill or QR payment that ended unpaid leaves its bill open and its code payable again.
+
+    The bill or dynamic code is marked with the transfer while the money is on its
+    way (challenged, held, delayed) so that it cannot be paid twice; this undoes
+    the mark, and only this transfer's mark.
+    """
+    if payment.kind == TransferKind.BILL:
+        bill_id = session.scalar(
+            select(BillPayment.bill_id).where(
+                BillPayment.customer_id == payment.customer_id,
+                BillPayment.transfer_id == payment.id,
+            )
+        )
+        bill = session.get(Bill, bill_id, with_for_update=True) if bill_id else None
+        if bill is not None and bill.paid_transfer_id == payment.id:
+            bill.paid_transfer_id = None
+    elif payment.to_account_id is not None:
+        # The code belongs to the payee: its owner narrows the search to their codes.
+        owner = ledger.get_account(session, payment.to_account_id).owner_id
+        code = session.scalar(
+            select(QrCode)
+            .where(QrCode.customer_id == owner, QrCode.paid_transfer_id == payment.id)
+            .with_for_update()
+        )
+        if code is not None:
+            code.paid_transfer_id = None
+
+
 def _view(session: Session, payment: PaymentTransfer, *, timeline: bool = True) -> TransferView:
     entries: list[TimelineEntry] = []
     fresh = session.info.get("payments_fresh_timeline", {}).get(payment.id)
@@ -547,6 +586,7 @@ def _view(session: Session, payment: PaymentTransfer, *, timeline: bool = True) 
         ).all()
         entries = [TimelineEntry(r.status, r.detail, r.created_at) for r in rows]
     methods = session.info.get("payments_challenge_methods", {}).get(payment.id, [])
+    passkey_options = session.info.get("payments_challenge_passkey", {}).get(payment.id)
     return TransferView(
         id=payment.id,
         customer_id=payment.customer_id,
@@ -565,6 +605,7 @@ def _view(session: Session, payment: PaymentTransfer, *, timeline: bool = True) 
         if payment.status == TransferStatus.PENDING_CHALLENGE
         else None,
         challenge_methods=list(methods),
+        challenge_passkey_options=passkey_options,
         due_at=payment.due_at,
         created_at=payment.created_at,
         completed_at=payment.completed_at,
@@ -679,19 +720,7 @@ def _create(
     )
     session.info.setdefault("payments_fresh_timeline", {})[payment.id] = []
     # The row is added once its status is known: one INSERT, no UPDATE after it.
-    new_payee = (
-        session.scalar(
-            select(PaymentTransfer.id)
-            .where(
-                PaymentTransfer.customer_id == caller.customer_id,
-                PaymentTransfer.to_account_number == request.to_account_number,
-                PaymentTransfer.status == TransferStatus.COMPLETED.value,
-            )
-            .limit(1)
-        )
-        is None
-    )
-    verdict = _risk_decision(session, caller, payment, new_payee=new_payee)
+    verdict = _risk_decision(session, caller, payment)
     payment.risk_decision_id = verdict.decision_id
     payment.risk_outcome = verdict.outcome
     outcome = verdict.outcome
@@ -704,17 +733,19 @@ def _create(
     elif not pre_authorised and (
         outcome == "challenge" or payment.amount_minor > STEP_UP_THRESHOLD_MINOR
     ):
-        challenge_id, methods = _start_step_up(session, payment)
+        challenge_id, methods, passkey_options = _start_step_up(session, payment)
         payment.challenge_id = challenge_id
         session.info.setdefault("payments_challenge_methods", {})[payment.id] = methods
+        session.info.setdefault("payments_challenge_passkey", {})[payment.id] = passkey_options
         _set_status(session, payment, TransferStatus.PENDING_CHALLENGE, "待验证 / confirm")
     else:
         if outcome == "delay":
             payment.arrival = Arrival.TWENTY_FOUR_HOURS.value
         _execute(session, payment)
     session.add(payment)
-    session.flush()
+    # Before the flush: the decision's outcome goes out with the payment's own rows.
     _record_risk_outcome(session, payment)
+    session.flush()
     return _view(session, payment)
 
 
@@ -905,24 +936,30 @@ def reject_held(session: Session, transfer_id: str) -> TransferView:
     return _view(session, payment)
 
 
-def expire_stale_reviews(session: Session, now: datetime | None = None, limit: int = 100) -> int:
-    """Reject transfers nobody reviewed before their hold's grace ran out (never stuck)."""
-    now = now or utcnow()
+def _overdue(
+    session: Session, status: TransferStatus, since: datetime, limit: int
+) -> Iterator[PaymentTransfer]:
+    """Payments in `status` created before `since`, each locked and still in that status."""
     query = (
         select(PaymentTransfer.id)
-        .where(
-            PaymentTransfer.status == TransferStatus.HELD_FOR_REVIEW.value,
-            PaymentTransfer.created_at <= now - HOLD_GRACE,
-        )
+        .where(PaymentTransfer.status == status.value, PaymentTransfer.created_at <= since)
         .order_by(PaymentTransfer.created_at)
         .limit(limit)
     )
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    done = 0
     for transfer_id in session.scalars(query).all():
         payment = _lock_payment(session, transfer_id)
-        if payment.status != TransferStatus.HELD_FOR_REVIEW or payment.ledger_transfer_id is None:
+        if payment.status == status:
+            yield payment
+
+
+def expire_stale_reviews(session: Session, now: datetime | None = None, limit: int = 100) -> int:
+    """Reject transfers nobody reviewed before their hold's grace ran out (never stuck)."""
+    since = (now or utcnow()) - HOLD_GRACE
+    done = 0
+    for payment in _overdue(session, TransferStatus.HELD_FOR_REVIEW, since, limit):
+        if payment.ledger_transfer_id is None:
             continue
         if ledger.get_transfer(session, payment.ledger_transfer_id).status == "pending":
             ledger.void_hold(session, payment.ledger_transfer_id)
@@ -931,6 +968,67 @@ def expire_stale_reviews(session: Session, now: datetime | None = None, limit: i
         _record_risk_outcome(session, payment)
         done += 1
     return done
+
+
+def expire_unconfirmed(session: Session, now: datetime | None = None, limit: int = 100) -> int:
+    """Cancel transfers whose step-up was never completed (nothing moved; reservations freed)."""
+    since = (now or utcnow()) - UNCONFIRMED_TIMEOUT
+    done = 0
+    for payment in _overdue(session, TransferStatus.PENDING_CHALLENGE, since, limit):
+        payment.reason = "challenge_expired"
+        _set_status(session, payment, TransferStatus.CANCELLED, "验证超时 / not confirmed in time")
+        _record_risk_outcome(session, payment)
+        done += 1
+    return done
+
+
+# ---------------------------------------------------------------- fraud reports
+
+
+FraudReportStatus = Literal["reviewing", "confirmed", "dismissed"]
+
+
+@dataclass(frozen=True)
+class FraudReportView:
+    """A customer's fraud report (举报诈骗) on a transfer, as the risk case it opened."""
+
+    transfer_id: str
+    case_id: str
+    #: `reviewing` until an analyst decides, then `confirmed` or `dismissed`.
+    status: FraudReportStatus
+    description: str
+    reported_at: datetime
+
+
+def _report_status(case: CaseView) -> FraudReportStatus:
+    if case.status in ("open", "escalated"):
+        return "reviewing"
+    return "confirmed" if case.fraud_confirmed else "dismissed"
+
+
+def report_fraud(
+    session: Session, caller: Caller, transfer_id: str, description: str
+) -> FraudReportView:
+    """The customer says a completed transfer of theirs was fraud: risk opens a case.
+
+    The report becomes a fraud label (the model learns from it, the payee counts as
+    reported) and a case for an analyst, who decides whether to freeze or watch-list
+    the payee; nothing is frozen here. Reporting again returns the same report.
+    """
+    payment = _own_payment(session, caller, transfer_id)  # locked: one report at a time
+    if payment.status != TransferStatus.COMPLETED:
+        raise TransferNotReportable(status=payment.status)
+    if payment.kind != TransferKind.INTERBANK and payment.to_account_id is not None:
+        payee = ledger.get_account(session, payment.to_account_id)
+        if payee.owner_id == caller.customer_id:
+            raise TransferNotReportable(status=payment.status)  # to one's own account
+    if payment.risk_decision_id is None:
+        # Made before risk was in the path: there is no decision to label.
+        raise TransferNotReportable(status=payment.status)
+    case = risk.report_fraud(session, caller.customer_id, payment.id, description)
+    return FraudReportView(
+        payment.id, case.id, _report_status(case), case.description, case.opened_at
+    )
 
 
 def find_by_reference(session: Session, reference: str) -> str | None:

@@ -7,6 +7,10 @@ day; an individual's domestic transfers of 500,000 CNY or more a day; a
 company's of 2,000,000 CNY or more. Generation is idempotent (one report per
 day, rule, subject and currency); the console reviews and exports them.
 
+The periodic job (`generate_due`, run by zhangyin.jobs) generates each business
+day once after it has ended, catching up on days missed while the server was
+down; `risk_aml_runs` records the days done.
+
 Party type: operations arriving on the `enterprise` channel are a company's;
 all others an individual's.
 """
@@ -17,15 +21,19 @@ import csv
 import io
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from functools import partial
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from zhangyin.clock import business_day_bounds, utcnow
+from zhangyin.clock import business_date, business_day_bounds, utcnow
+from zhangyin.db import Database
 from zhangyin.money import format_minor
 from zhangyin.risk.errors import AmlReportNotFound
-from zhangyin.risk.models import AmlReport, AmlThreshold, RiskDecision
+from zhangyin.risk.models import AmlReport, AmlRun, AmlThreshold, RiskDecision
 
 COMPANY_CHANNELS = frozenset({"enterprise"})
 #: Suspicious when a day's total sits just under a large-value threshold ...
@@ -33,6 +41,8 @@ STRUCTURING_LOWER = 0.9
 #: ... spread over at least this many operations.
 STRUCTURING_MIN_COUNT = 3
 REVIEW_STATUSES = ("pending_review", "reported", "dismissed")
+#: How far back the daily job catches up after downtime (days before are left to the CLI).
+CATCH_UP_DAYS = 31
 
 
 @dataclass(frozen=True)
@@ -146,6 +156,62 @@ def generate_reports(session: Session, day: date) -> list[ReportView]:
         if report is not None:
             created.append(report)
     return created
+
+
+def days_due(session: Session, today: date, catch_up_days: int = CATCH_UP_DAYS) -> list[date]:
+    """Ended business days (up to `catch_up_days` back) whose reports were not generated yet."""
+    first = today - timedelta(days=catch_up_days)
+    done = set(
+        session.scalars(
+            select(AmlRun.business_date).where(
+                AmlRun.business_date >= first, AmlRun.business_date < today
+            )
+        )
+    )
+    return [
+        first + timedelta(days=n)
+        for n in range(catch_up_days)
+        if first + timedelta(days=n) not in done
+    ]
+
+
+def _claim_day(session: Session, day: date) -> bool:
+    """Record the day as generated; False when another worker already has."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    claimed = session.execute(
+        insert(AmlRun)
+        .values(business_date=day, generated_at=utcnow(), report_count=0)
+        .on_conflict_do_nothing()
+        .returning(AmlRun.business_date)
+    ).first()
+    return claimed is not None
+
+
+def generate_day_once(session: Session, day: date) -> int | None:
+    """Generate one day's reports unless that was done; the number created, or None if done."""
+    if not _claim_day(session, day):
+        return None
+    created = len(generate_reports(session, day))
+    run = session.get(AmlRun, day)
+    assert run is not None
+    run.report_count = created
+    return created
+
+
+def generate_due(db: Database, now: datetime | None = None) -> dict[date, int]:
+    """The daily job: generate every ended business day not yet done, each in its own transaction.
+
+    A day's run row is inserted in the same transaction as its reports, so a crash
+    leaves the day to do again, and two workers cannot both do it (the second's
+    insert waits for the first's commit, then finds the row).
+    """
+    today = business_date(now or utcnow())
+    done: dict[date, int] = {}
+    for day in db.run(lambda s: days_due(s, today)):
+        created = db.run(partial(generate_day_once, day=day))
+        if created is not None:
+            done[day] = created
+    return done
 
 
 def _ensure(

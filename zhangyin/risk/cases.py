@@ -190,9 +190,13 @@ def approve_case(session: Session, case_id: str, *, analyst: str, note: str = ""
     row.decided_by = analyst
     row.decision_note = note
     row.fraud_confirmed = False
-    if row.decision_id and row.kind == CaseKind.HOLD:
+    if row.decision_id and row.kind in (CaseKind.HOLD, CaseKind.CUSTOMER_REPORT):
         decision = session.get(RiskDecision, row.decision_id)
-        if decision is not None and decision.fraud_label is None:
+        # A customer's report labels its transfer at once; the analyst who finds it was
+        # not fraud withdraws that label (a confirmed label from a review stays).
+        if decision is not None and (
+            decision.fraud_label is None or decision.label_source == "customer_report"
+        ):
             decision.fraud_label = False
             decision.labeled_at = row.decided_at
             decision.label_source = "case_review"

@@ -18,11 +18,12 @@ import math
 import time
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import bindparam, func, literal, select, union_all
+from prometheus_client import Counter
+from sqlalchemy import BigInteger, bindparam, case, cast, func, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
 from zhangyin.clock import SHANGHAI
@@ -143,6 +144,9 @@ class History:
     payee_known_since_us: int | None
     payee_fraud_reports_30d: int
     payee_fraud_reports_7d: int = 0
+    #: entity -> window -> (count, sum in minor units), for an entity whose events the
+    #: store summed itself instead of listing them (the same HISTORY_LIMIT newest events).
+    totals: dict[str, dict[str, tuple[int, int]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -228,12 +232,17 @@ def compute(
     f["device.new"] = None if ctx.device_id is None else (age is None or age < 24)
 
     for entity in ENTITIES:
+        totals = history.totals.get(entity)
         events = history.events.get(entity, [])
         for window, seconds in WINDOWS.items():
-            since = now_us - seconds * 1_000_000
-            inside = [e for e in events if e.at_us >= since]
-            f[f"{entity}.count_{window}"] = len(inside)
-            f[f"{entity}.sum_{window}"] = major(sum(e.amount_minor for e in inside), ctx.currency)
+            if totals is not None:
+                count, total = totals[window]
+            else:
+                since = now_us - seconds * 1_000_000
+                inside = [e.amount_minor for e in events if e.at_us >= since]
+                count, total = len(inside), sum(inside)
+            f[f"{entity}.count_{window}"] = count
+            f[f"{entity}.sum_{window}"] = major(total, ctx.currency)
 
     own = [major(e.amount_minor, ctx.currency) for e in history.events.get("customer", [])]
     if own:
@@ -378,32 +387,84 @@ _ENTITY_COLUMN = {
 }
 
 
+#: Entities whose features are only counts and sums per window: the database sums their
+#: events itself, so a decision reads two lists of events (customer, payee), not five.
+_SUMMED = frozenset({"account", "device", "ip"})
+
+
+#: `union_all` of a list of selects, untyped: mypy 2.4 crashes inferring its overloads
+#: for a star-argument of unknown length ("Invalid type replacement to expand").
+_union_all: Any = union_all
+
+
 def _events_query(entities: tuple[str, ...]) -> Any:
-    """One statement for every entity's recent events (one round trip, not five)."""
+    """One statement for every entity's recent events (one round trip, not five).
+
+    A row is an event of a listed entity (`n` NULL) or, for the summed entities, the
+    count `n` and the sum of their newest events in one band of time: band 0 is the
+    last 10 minutes, 1 the rest of the last hour, ... 4 the rest of the 30 days.
+    """
     query = _QUERIES.get(entities)
     if query is None:
         d = RiskDecision
-        parts = [
-            select(
-                literal(index).label("entity"),
+
+        def newest(index: int, entity: str, *columns: Any) -> Any:
+            return (
+                select(literal(index).label("entity"), *columns)
+                .where(
+                    _ENTITY_COLUMN[entity] == bindparam(f"key_{entity}"),
+                    d.occurred_us >= bindparam("since"),
+                    d.occurred_us <= bindparam("now"),
+                )
+                .order_by(d.occurred_us.desc())  # the index order: no sort
+                .limit(HISTORY_LIMIT)
+                .subquery()
+                .select()
+            )
+
+        listed = [
+            newest(
+                index,
+                entity,
                 d.occurred_us,
                 d.amount_minor,
                 d.customer_id,
                 d.id,
                 d.payee_account_number,
-            )
-            .where(
-                _ENTITY_COLUMN[entity] == bindparam(f"key_{entity}"),
-                d.occurred_us >= bindparam("since"),
-                d.occurred_us <= bindparam("now"),
-            )
-            .order_by(d.occurred_us.desc())  # the index order: no sort
-            .limit(HISTORY_LIMIT)
-            .subquery()
-            .select()
+            ).add_columns(cast(null(), BigInteger).label("n"))
             for index, entity in enumerate(entities)
+            if entity not in _SUMMED
         ]
-        query = parts[0] if len(parts) == 1 else union_all(*parts)
+        summed = [
+            newest(index, entity, d.occurred_us, d.amount_minor)
+            for index, entity in enumerate(entities)
+            if entity in _SUMMED
+        ]
+        parts = list(listed)
+        if summed:
+            events = (summed[0] if len(summed) == 1 else _union_all(*summed)).subquery()
+            bands = [
+                (events.c.occurred_us >= bindparam(f"since_{window}"), band)
+                for band, window in enumerate(list(WINDOWS)[:-1])
+            ]
+            banded = select(
+                events.c.entity,
+                case(*bands, else_=len(WINDOWS) - 1).label("band"),
+                events.c.amount_minor,
+            ).subquery()
+            parts.append(
+                select(
+                    banded.c.entity,
+                    banded.c.band,
+                    # BigInteger, as the listed amounts (PostgreSQL's sum is numeric).
+                    cast(func.sum(banded.c.amount_minor), BigInteger),
+                    null(),
+                    null(),
+                    null(),
+                    func.count(),
+                ).group_by(banded.c.entity, banded.c.band)
+            )
+        query = parts[0] if len(parts) == 1 else _union_all(*parts)
         _QUERIES[entities] = query
     return query
 
@@ -445,15 +506,31 @@ class DatabaseEventStore:
         keys = entity_keys(ctx)
         entities = tuple(keys)
         params: dict[str, Any] = {"since": since_us, "now": now_us}
+        for window, seconds in list(WINDOWS.items())[:-1]:
+            params[f"since_{window}"] = now_us - seconds * 1_000_000
         for entity, key in keys.items():
             params[f"key_{entity}"] = int(key) if entity == "account" else key
         # Core on the connection, integer times: no ORM or timestamp parsing on the hot path.
         connection = session.connection()
-        found: dict[str, list[PastEvent]] = {entity: [] for entity in entities}
-        for row in connection.execute(_events_query(entities), params):
-            found[entities[row[0]]].append(PastEvent(row[1], row[2], row[3], row[4], row[5] or ""))
+        found: dict[str, list[PastEvent]] = {e: [] for e in entities if e not in _SUMMED}
+        bands: dict[str, list[tuple[int, int]]] = {
+            e: [(0, 0)] * len(WINDOWS) for e in entities if e in _SUMMED
+        }
+        for row in connection.execute(_events_query(entities), params).all():
+            entity = entities[row[0]]
+            if row[6] is None:
+                found[entity].append(PastEvent(row[1], row[2], row[3], row[4], row[5] or ""))
+            else:
+                bands[entity][int(row[1])] = (int(row[6]), int(row[2]))
         for events in found.values():
             events.sort(key=_newest_first, reverse=True)
+        totals: dict[str, dict[str, tuple[int, int]]] = {}
+        for entity, counted in bands.items():
+            count = total = 0
+            totals[entity] = {}
+            for window, (n, amount) in zip(WINDOWS, counted, strict=True):
+                count, total = count + n, total + amount
+                totals[entity][window] = (count, total)
         known_us: int | None = None
         reports = recent = 0
         payee = ctx.payee_account_number
@@ -470,7 +547,7 @@ class DatabaseEventStore:
                     "now": now,
                 },
             ).one()
-        return History(found, known_us, int(reports or 0), int(recent or 0))
+        return History(found, known_us, int(reports or 0), int(recent or 0), totals)
 
     def record(self, session: Session, decision: RiskDecision) -> None:
         """The decision row itself is the event: nothing more to write."""
@@ -480,6 +557,12 @@ class DatabaseEventStore:
 
     def mark_fraud(self, session: Session, decision: RiskDecision) -> None:
         """The row's label is the fact: nothing more to write."""
+
+
+REDIS_FALLBACKS = Counter(
+    "zhangyin_risk_redis_fallbacks_total",
+    "Risk feature reads that fell back from Redis to the database",
+)
 
 
 class RedisUnavailable(Exception):
@@ -525,6 +608,7 @@ class RedisEventStore:
         # Keep a week beyond the longest window, so a decision dated a little in the past
         # (a late batch, clock skew) still sees its full 30 days.
         self.ttl_seconds = HISTORY_SECONDS + 7 * 86_400
+        self.fallback = DatabaseEventStore()
 
     def _key(self, *parts: str) -> str:
         return self.prefix + ":".join(parts)
@@ -533,13 +617,20 @@ class RedisEventStore:
         self.down_until = time.monotonic() + self.cool_off_seconds
 
     def history(self, session: Session, ctx: RiskContext) -> History:
-        if time.monotonic() < self.down_until:
-            raise RedisUnavailable("redis failed recently; not waiting on it")
-        try:
-            return self._history(ctx)
-        except Exception:
-            self._trip()
-            raise
+        """Read from Redis; while it is down, from the database, which holds the same events.
+
+        The decision rows are the events, so the fallback computes the same features
+        (slower, and missing nothing): payments keep being judged on their merits
+        instead of all being challenged while Redis is away.
+        """
+        if time.monotonic() >= self.down_until:
+            try:
+                return self._history(ctx)
+            except Exception:
+                self._trip()
+                REDIS_FALLBACKS.inc()
+                log.warning("risk feature read from redis failed; reading the database")
+        return self.fallback.history(session, ctx)
 
     def _history(self, ctx: RiskContext) -> History:
         now_us = to_us(ctx.occurred_at)

@@ -236,3 +236,17 @@ class AmlReport(Base):
             name="uq_risk_aml_reports_identity",
         ),
     )
+
+
+class AmlRun(Base):
+    """One row per business day whose AML reports were generated (the daily job's record).
+
+    The periodic job generates each ended day whose row is missing, so a day is
+    generated once even after downtime or with several workers.
+    """
+
+    __tablename__ = "risk_aml_runs"
+
+    business_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    generated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    report_count: Mapped[int] = mapped_column(Integer)

@@ -58,8 +58,8 @@ from zhangyin.risk.features import (
     to_us,
 )
 from zhangyin.risk.model import ModelServer, TrainedModel, train_from_rows, write_files
+from zhangyin.risk.models import RiskCase, RiskModel, RiskRule, RuleStatus
 from zhangyin.risk.models import RiskDecision as DecisionRow
-from zhangyin.risk.models import RiskModel, RiskRule, RuleStatus
 from zhangyin.risk.rules import SEVERITY, CompiledRule, RuleSyntaxError, compile_rule
 from zhangyin.risk.watchlist import Screener, load_screener
 
@@ -304,6 +304,7 @@ class RiskEngine:
                 session.flush()
                 if outcome == "hold":
                     cases.open_hold_case(session, row, [])
+            _keep(session, row)
             # The attempt counts in the features like any other (a Redis that is down
             # only logs the lost write, after the commit).
             self.store.record(session, row)
@@ -459,10 +460,20 @@ def assess(session: Session, ctx: RiskContext) -> RiskDecision:
             if outcome == "hold":
                 cases.open_hold_case(session, row, [])
     row.latency_ms = round(elapsed * 1000, 3)
+    _keep(session, row)
     engine.store.record(session, row)
     DECISIONS.labels(row.outcome).inc()
     DECISION_SECONDS.observe(elapsed)
     return to_decision(row)
+
+
+def _keep(session: Session, row: DecisionRow) -> None:
+    """Hold the decision row for the rest of the unit of work.
+
+    The session's identity map holds clean rows weakly: without this, the payment's
+    `record_outcome` moments later would read the row back (one more SELECT).
+    """
+    session.info.setdefault("risk_decision_rows", {})[row.id] = row
 
 
 def to_decision(row: DecisionRow) -> RiskDecision:
@@ -493,7 +504,9 @@ def record_outcome(session: Session, decision_id: str, *, reference: str, status
     row.reference = reference[:64]
     row.status = status
     row.status_at = utcnow()
-    cases.attach_reference(session, decision_id, row.reference)
+    if row.outcome == "hold":
+        # Only a hold opens a case at decision time (other cases carry their reference).
+        cases.attach_reference(session, decision_id, row.reference)
     if status == "completed" and not was_completed:
         get_engine().store.mark_completed(session, row)
 
@@ -851,3 +864,103 @@ def recent_decisions(
     if outcome:
         query = query.where(DecisionRow.outcome == outcome)
     return session.scalars(query).all()
+
+
+# --------------------------------------------------------------------------- per customer
+
+
+@dataclass(frozen=True)
+class CaseRef:
+    """A case as a list shows it: enough to find it in the review queue."""
+
+    id: str
+    kind: str
+    status: str
+    opened_at: datetime
+
+
+@dataclass(frozen=True)
+class CustomerRiskEvent:
+    """One line of a customer's risk history.
+
+    Either a decision (`decision_id` set) with the cases opened on it, or a case opened
+    without a decision (a credit from a watch-listed payer), whose `operation` and
+    `outcome` are None. No payee, device or IP: the console shows those elsewhere, masked.
+    """
+
+    decision_id: str | None
+    occurred_at: datetime
+    operation: str | None
+    amount_minor: int
+    currency: str
+    outcome: str | None
+    reasons: list[dict[str, str]]
+    failsafe: bool
+    reference: str | None
+    status: str | None
+    fraud_label: bool | None
+    cases: list[CaseRef]
+
+
+def customer_risk_events(
+    session: Session, customer_id: str, limit: int = 50
+) -> list[CustomerRiskEvent]:
+    """The customer's `limit` latest decisions and decision-less cases, newest first."""
+    decisions = session.scalars(
+        select(DecisionRow)
+        .where(DecisionRow.customer_id == customer_id)
+        .order_by(DecisionRow.occurred_us.desc(), DecisionRow.id)
+        .limit(limit)
+    ).all()
+    ids = [d.id for d in decisions]
+    on_decisions = session.scalars(
+        select(RiskCase).where(RiskCase.decision_id.in_(ids)).order_by(RiskCase.opened_at)
+    ).all()
+    without_decision = session.scalars(
+        select(RiskCase)
+        .where(RiskCase.customer_id == customer_id, RiskCase.decision_id.is_(None))
+        .order_by(RiskCase.opened_at.desc(), RiskCase.id)
+        .limit(limit)
+    ).all()
+    by_decision: dict[str, list[CaseRef]] = {}
+    found: list[CustomerRiskEvent] = []
+    for case in [*on_decisions, *without_decision]:
+        ref = CaseRef(case.id, case.kind, case.status, case.opened_at)
+        if case.decision_id is not None:
+            by_decision.setdefault(case.decision_id, []).append(ref)
+            continue
+        found.append(
+            CustomerRiskEvent(
+                decision_id=None,
+                occurred_at=case.opened_at,
+                operation=None,
+                amount_minor=case.amount_minor,
+                currency=case.currency,
+                outcome=None,
+                reasons=list(case.reasons),
+                failsafe=False,
+                reference=case.reference,
+                status=None,
+                fraud_label=case.fraud_confirmed,
+                cases=[ref],
+            )
+        )
+    for d in decisions:
+        found.append(
+            CustomerRiskEvent(
+                decision_id=d.id,
+                occurred_at=d.occurred_at,
+                operation=d.operation,
+                amount_minor=d.amount_minor,
+                currency=d.currency,
+                outcome=d.outcome,
+                reasons=list(d.reasons),
+                failsafe=d.failsafe,
+                reference=d.reference,
+                status=d.status,
+                fraud_label=d.fraud_label,
+                cases=by_decision.get(d.id, []),
+            )
+        )
+    found.sort(key=lambda e: e.occurred_at, reverse=True)
+    return found[:limit]

@@ -1,6 +1,6 @@
 /* Zhangyin app shell service worker: the shell loads offline; the API is never cached
    and nothing that moves money is queued (a request made offline simply fails). */
-const CACHE = 'zhangyin-shell-v1'
+const CACHE = 'zhangyin-shell-v2'
 const SHELL = '/app/'
 
 self.addEventListener('install', (event) => {
@@ -10,7 +10,10 @@ self.addEventListener('install', (event) => {
       const response = await fetch(SHELL, { cache: 'no-cache' })
       const html = await response.clone().text()
       await cache.put(SHELL, response)
-      const assets = Array.from(html.matchAll(/\/app\/[A-Za-z0-9_./-]+\.(?:js|css|svg|woff2|webmanifest)/g), (m) => m[0])
+      const assets = Array.from(
+        html.matchAll(/\/app\/[A-Za-z0-9_./-]+\.(?:js|css|svg|woff2|webmanifest)/g),
+        (m) => m[0],
+      )
       await cache.addAll(Array.from(new Set(assets)))
       await self.skipWaiting()
     })(),
@@ -32,14 +35,26 @@ self.addEventListener('fetch', (event) => {
   if (request.method !== 'GET' || url.origin !== self.location.origin) return
   if (!url.pathname.startsWith('/app/')) return
   if (request.mode === 'navigate') {
+    // The cached shell answers at once (no round trip before the app starts); the network
+    // copy replaces it for the next visit. A shell that names chunks a newer build removed
+    // reloads itself once (main.ts, vite:preloadError), by then with the fresh copy.
+    let saved = Promise.resolve()
+    const fresh = fetch(request).then((response) => {
+      if (response.ok) {
+        const copy = response.clone()
+        saved = caches.open(CACHE).then((cache) => cache.put(SHELL, copy))
+      }
+      return response
+    })
+    event.waitUntil(fresh.then(() => saved).catch(() => undefined))
     event.respondWith(
-      fetch(request)
-        .then((response) => {
-          const copy = response.clone()
-          if (response.ok) caches.open(CACHE).then((cache) => cache.put(SHELL, copy))
-          return response
-        })
-        .catch(() => caches.match(SHELL)),
+      caches.match(SHELL).then((hit) => {
+        if (hit) {
+          fresh.catch(() => undefined)
+          return hit
+        }
+        return fresh.catch(() => caches.match(SHELL))
+      }),
     )
     return
   }
@@ -55,5 +70,18 @@ self.addEventListener('fetch', (event) => {
           }),
       ),
     )
+    return
   }
+  // The shell's other files (boot.js, the icon, the manifest): the cached copy at once, the
+  // network copy for the next visit. What the shell does not name goes to the network.
+  event.respondWith(
+    caches.match(request).then((hit) => {
+      if (!hit) return fetch(request)
+      const refresh = fetch(request).then((response) =>
+        response.ok ? caches.open(CACHE).then((cache) => cache.put(request, response)) : undefined,
+      )
+      event.waitUntil(refresh.catch(() => undefined))
+      return hit
+    }),
+  )
 })

@@ -9,7 +9,9 @@ import { loadHome, router } from './router'
 import { usePrefs } from './stores/prefs'
 import { useSession } from './stores/session'
 
-// While the session is renewed (refresh, then /v1/me), fetch the home screen's code in parallel.
+const RELOADED_AT_KEY = 'zy_reloaded_for_new_build'
+
+// A logged-in customer lands on home: start its code now (public/boot.js started its data).
 if (/^\/app\/?(home)?$/.test(location.pathname)) loadHome().catch(() => undefined)
 
 const app = createApp(App)
@@ -18,7 +20,7 @@ app.use(pinia).use(i18n).use(router)
 
 const session = useSession(pinia)
 const prefs = usePrefs(pinia)
-session.whenRestored(() => session.customer && prefs.useCustomer(session.customer.id))
+session.whenRestored(() => session.customer && prefs.useCustomer(session.customer))
 
 whenSessionLost(() => {
   session.forget()
@@ -26,6 +28,16 @@ whenSessionLost(() => {
 })
 
 app.mount('#app')
+
+// The service worker answers with the cached shell first: after a new build it may name
+// chunks the server no longer has. Reload once; the worker has fetched the new shell.
+window.addEventListener('vite:preloadError', (event) => {
+  const last = Number(sessionStorage.getItem(RELOADED_AT_KEY))
+  if (Date.now() - last < 10_000) return
+  sessionStorage.setItem(RELOADED_AT_KEY, String(Date.now()))
+  event.preventDefault()
+  location.reload()
+})
 
 if ('serviceWorker' in navigator && import.meta.env.PROD) {
   window.addEventListener('load', () => {

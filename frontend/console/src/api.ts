@@ -64,3 +64,19 @@ export function can(permission: string): boolean {
   const perms = me.value?.permissions ?? []
   return perms.includes('*') || perms.includes(permission)
 }
+
+/** One line of a customer's risk history in the 360 (GET /v1/console/customers/{id}/360). */
+export interface RiskEvent {
+  decision_id: string | null
+  occurred_at: string
+  operation: string | null
+  amount: string
+  currency: string
+  outcome: string | null
+  reasons: { code: string; message_zh: string; message_en: string }[]
+  failsafe: boolean
+  reference: string | null
+  status: string | null
+  fraud_label: boolean | null
+  cases: { id: string; kind: string; status: string; opened_at: string }[]
+}

@@ -12,6 +12,8 @@ import HomeConfigView from './views/HomeConfigView.vue'
 import CustomersView from './views/CustomersView.vue'
 import ConfigView from './views/ConfigView.vue'
 import RiskView from './views/RiskView.vue'
+import LimitsView from './views/LimitsView.vue'
+import StaffView from './views/StaffView.vue'
 
 const router = createRouter({
   history: createWebHistory('/console/'),
@@ -22,6 +24,8 @@ const router = createRouter({
     { path: '/customers', component: CustomersView },
     { path: '/config', component: ConfigView },
     { path: '/risk', component: RiskView },
+    { path: '/limits', component: LimitsView },
+    { path: '/staff', component: StaffView },
   ],
 })
 router.beforeEach((to) => (to.path !== '/login' && !loggedIn() ? '/login' : true))

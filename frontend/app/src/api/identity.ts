@@ -1,5 +1,5 @@
 /** Identity: SMS codes, registration, sessions, second factor, me, devices, limits, passkeys, privacy. */
-import { api, request, setAccessToken, type TokenGrant } from './http'
+import { api, keepGrant, request, setAccessToken, type TokenGrant } from './http'
 
 export type SmsPurpose = 'register' | 'login' | 'reset_password' | 'step_up'
 
@@ -13,7 +13,16 @@ export interface Customer {
   kyc_level: string
   enterprise_id: string | null
   totp_enabled: boolean
+  /** 长辈版: larger text, simpler screens; applied on every phone the customer uses. */
+  elder_mode: boolean
+  language: 'zh-CN' | 'en-US'
   created_at: string
+}
+
+/** PATCH /v1/me: the preferences to change (at least one). */
+export interface Preferences {
+  elder_mode?: boolean
+  language?: 'zh-CN' | 'en-US'
 }
 
 export interface AccountSummary {
@@ -55,7 +64,7 @@ export interface Consent {
 export const PRIVACY_VERSION = '2026-01'
 
 function keep(grant: TokenGrant): TokenGrant {
-  setAccessToken(grant.access_token)
+  keepGrant(grant)
   return grant
 }
 
@@ -114,6 +123,8 @@ export const identity = {
     }
   },
   me: () => api.get<Customer>('/v1/me'),
+  updatePreferences: (changes: Preferences) =>
+    request<Customer>('PATCH', '/v1/me', { body: changes }),
   devices: () => api.get<Device[]>('/v1/me/devices'),
   revokeDevice: (id: string) => api.delete<void>(`/v1/me/devices/${id}`),
   consents: () => api.get<Consent[]>('/v1/me/consents'),

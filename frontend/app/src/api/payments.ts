@@ -1,4 +1,5 @@
 /** Payments: accounts, transactions, transfers, limits, payees, billers, QR, cardless cash. */
+import type { StepUpProof } from '@/lib/stepUp'
 import { api } from './http'
 
 export interface Account {
@@ -36,6 +37,15 @@ export type TransferStatus =
 
 export type Arrival = 'instant' | '2h' | '24h'
 
+/** A fraud report (举报诈骗) on a transfer: `reviewing` until the bank's analyst decides. */
+export interface FraudReport {
+  transfer_id: string
+  report_id: string
+  status: 'reviewing' | 'confirmed' | 'dismissed'
+  description: string
+  reported_at: string
+}
+
 export interface Transfer {
   id: string
   kind: string
@@ -52,6 +62,8 @@ export interface Transfer {
   reason: string | null
   challenge_id: string | null
   challenge_methods: string[]
+  /** WebAuthn request options, only on the reply that challenged and only for passkey holders. */
+  challenge_passkey_options?: Record<string, unknown> | null
   due_at: string | null
   created_at: string
   completed_at: string | null
@@ -181,14 +193,16 @@ export const payments = {
     ),
   createTransfer: (draft: TransferDraft, idempotencyKey: string) =>
     api.post<Transfer>('/v1/transfers', draft, idempotencyKey),
-  confirmTransfer: (id: string, challengeId: string, smsCode: string, idempotencyKey: string) =>
+  confirmTransfer: (id: string, challengeId: string, proof: StepUpProof, idempotencyKey: string) =>
     api.post<Transfer>(
       `/v1/transfers/${id}/confirm`,
-      { challenge_id: challengeId, sms_code: smsCode },
+      { challenge_id: challengeId, ...proof },
       idempotencyKey,
     ),
   cancelTransfer: (id: string, idempotencyKey: string) =>
     api.post<Transfer>(`/v1/transfers/${id}/cancel`, {}, idempotencyKey),
+  reportFraud: (id: string, description: string, idempotencyKey: string) =>
+    api.post<FraudReport>(`/v1/transfers/${id}/report-fraud`, { description }, idempotencyKey),
   transfer: (id: string) => api.get<Transfer>(`/v1/transfers/${id}`),
   transfers: (cursor?: string | null) =>
     api.get<{ transfers: Transfer[]; next_cursor: string | null }>('/v1/transfers', {

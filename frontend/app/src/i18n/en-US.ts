@@ -156,6 +156,14 @@ const enUS: typeof zhCN = {
     confirmExplain:
       'This transfer needs an SMS code. We sent it to your phone; it approves only this transfer:',
     confirmSubmit: 'Verify and transfer',
+    passkeyExplain:
+      'This transfer needs a security check. Confirm the transfer below with your fingerprint or face on this phone, or use an SMS code instead:',
+    passkeyUse: 'Use passkey',
+    useSms: 'Use an SMS code instead',
+    usePasskey: 'Use passkey instead',
+    passkeyUnavailable: 'This browser cannot use passkeys. Please enter the SMS code.',
+    passkeyCancelled: 'The passkey check was cancelled. Please enter the SMS code instead.',
+    passkeyFailed: 'The passkey check did not finish. Please enter the SMS code instead.',
     limitHint: 'Per transfer up to {per} CNY; {remaining} CNY left today',
     countHint: '{count}/{max} transfers today',
     payee: 'Payee',
@@ -194,6 +202,18 @@ const enUS: typeof zhCN = {
     again: 'Another transfer',
     home: 'Back to home',
     timeline: 'Progress',
+  },
+  fraud: {
+    action: 'Report fraud',
+    title: 'Report this transfer as fraud',
+    confirm:
+      'If you were tricked into this transfer, report it now. Our fraud team will check it and contact you; reporting does not recover the money by itself, so say if you have told the police.',
+    placeholder: 'What happened? (optional, up to 500 characters)',
+    submit: 'Report',
+    reported: 'Report',
+    reviewing: 'Received; our fraud team is checking it',
+    confirmed: 'Confirmed as fraud; the bank has acted on it',
+    dismissed: 'Checked; no fraud was found',
   },
   bills: {
     title: 'Pay bills',
@@ -283,7 +303,7 @@ const enUS: typeof zhCN = {
     dailyAmount: 'Per day',
     dailyCount: 'Transfers per day',
     kyc: 'Account class {level}',
-    elderLocal: 'Elder mode is remembered on this device',
+    elderSynced: 'follows your account to every phone',
   },
   privacy: {
     title: 'Privacy & data',
@@ -346,6 +366,7 @@ const enUS: typeof zhCN = {
     qr_expired: 'This QR code has expired',
     qr_already_paid: 'This code has already been paid',
     transfer_not_cancellable: 'This transfer can no longer be cancelled',
+    transfer_not_reportable: 'Only a completed transfer to someone else can be reported',
     privacy_version_unknown: 'The privacy policy changed; reload the page',
     account_not_found: 'Account not found',
     challenge_mismatch: 'The check does not match this transfer',

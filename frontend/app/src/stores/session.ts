@@ -1,10 +1,11 @@
 /** Who is logged in. The access token is held by the API module in memory, never in storage. */
 import { defineStore } from 'pinia'
 import { ref } from 'vue'
-import { hasAccessToken, renewAccessToken, setAccessToken } from '@/api/http'
+import { hasAccessCookie, hasAccessToken, renewAccessToken, setAccessToken } from '@/api/http'
 import { identity, type Customer } from '@/api/identity'
 
-const SIGNED_IN_HINT = 'zy_signed_in'
+/** Set while this phone has a session; no secret, it only says whether to try restoring one. */
+export const SIGNED_IN_HINT = 'zy_signed_in'
 
 export const useSession = defineStore('session', () => {
   const customer = ref<Customer | null>(null)
@@ -17,6 +18,8 @@ export const useSession = defineStore('session', () => {
     resend: () => Promise<string>
   } | null>(null)
   let restored = false
+  /** Renewed, or carried by the access cookie of an earlier page load. */
+  let live = false
 
   async function loadMe(): Promise<void> {
     customer.value = await identity.me()
@@ -24,16 +27,19 @@ export const useSession = defineStore('session', () => {
   }
 
   /**
-   * After a reload: renew the access token from the refresh cookie, if there is a session.
-   * The profile (/v1/me) loads alongside the first screen's own requests, not before them:
-   * on a slow network every round trip saved is felt.
+   * After a reload: while the access cookie of the last grant is still good, the first
+   * screen's requests go out at once with it (a 401 renews the session and retries them,
+   * see api/http); otherwise renew the access token from the refresh cookie first, if
+   * there is a session. The profile (/v1/me) loads alongside the first screen's own
+   * requests, not before them: on a slow network every round trip saved is felt.
    */
   async function restore(): Promise<boolean> {
-    if (customer.value || hasAccessToken()) return true
+    if (customer.value || hasAccessToken() || live) return true
     if (!restored) {
       restored = true
       if (localStorage.getItem(SIGNED_IN_HINT) !== '1') return false
-      if (await renewAccessToken()) {
+      if (hasAccessCookie() || (await renewAccessToken())) {
+        live = true
         loadMe().then(onRestored, () => undefined)
         return true
       }
@@ -58,6 +64,7 @@ export const useSession = defineStore('session', () => {
 
   function forget(): void {
     setAccessToken(null)
+    live = false
     customer.value = null
     localStorage.removeItem(SIGNED_IN_HINT)
   }

@@ -1,0 +1,191 @@
+"""The fast paths write and refuse exactly as the general one.
+
+On PostgreSQL `ledger.transfer` posts through the database function
+`ledger_post_transfer` (migration 0011) while `transfer_batch` goes through
+`_Posting`; on SQLite both use `_Posting`. Each test runs on both backends, so
+the comparisons below hold whichever path a backend takes.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import pytest
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from tests.ledger.factories import assert_books_balance, cash_account, customer_account, move
+from zhangyin.clock import utcnow
+from zhangyin.db import Database
+from zhangyin.errors import DomainError
+from zhangyin.events import OutboxEvent
+from zhangyin.ledger import service as ledger
+from zhangyin.ledger.models import AccountStatus, LedgerPosting, LedgerTransfer
+from zhangyin.money import Money
+
+
+def _single_refusal(db: Database, order: ledger.TransferOrder) -> DomainError:
+    with pytest.raises(DomainError) as refused:
+        db.run(lambda s: ledger.transfer(s, order))
+    return refused.value
+
+
+def _batch_refusal(db: Database, order: ledger.TransferOrder) -> DomainError:
+    results = db.run(lambda s: ledger.transfer_batch(s, [order], linked=False))
+    assert results[0].error is not None
+    return results[0].error
+
+
+def test_single_transfers_refuse_with_the_same_error_and_details_as_batch_items(
+    db: Database,
+) -> None:
+    a = customer_account(db, 1_000, overdraft_minor=300, name="甲")
+    b = customer_account(db, name="乙")
+    usd = customer_account(db, 1_000, currency="USD", name="丙")
+    frozen = customer_account(db, 1_000, name="丁")
+    fully_frozen = customer_account(db, name="戊")
+    closed = customer_account(db, name="己")
+    db.run(lambda s: ledger.set_account_status(s, frozen.id, AccountStatus.FROZEN))
+    db.run(lambda s: ledger.set_account_status(s, fully_frozen.id, AccountStatus.FULLY_FROZEN))
+    db.run(lambda s: ledger.set_account_status(s, closed.id, AccountStatus.CLOSED))
+    cny = "CNY"
+    cases = [
+        (999_999, b.id, cny, "account_not_found"),
+        (a.id, 999_999, cny, "account_not_found"),
+        (a.id, usd.id, cny, "currency_mismatch"),
+        (usd.id, a.id, cny, "currency_mismatch"),
+        (frozen.id, b.id, cny, "account_frozen"),
+        (a.id, fully_frozen.id, cny, "account_frozen"),
+        (closed.id, a.id, cny, "account_closed"),
+        (a.id, closed.id, cny, "account_closed"),
+        (a.id, b.id, cny, "insufficient_funds"),  # 1,301 > 1,000 + 300 overdraft
+    ]
+    for debit, credit, currency, code in cases:
+        order = ledger.TransferOrder(debit, credit, Money(1_301, currency))
+        single, batched = _single_refusal(db, order), _batch_refusal(db, order)
+        assert (single.code, type(single)) == (code, type(batched)), (debit, credit)
+        assert single.params == batched.params
+    refused = _single_refusal(db, ledger.TransferOrder(a.id, b.id, Money(1_301, cny)))
+    assert refused.params["available"] == "13.00" and refused.params["requested"] == "13.01"
+    # Nothing moved, and the overdraft is still usable to its last cent.
+    move(db, a.id, b.id, 1_300)
+    assert_books_balance(db)
+
+
+def _written(session: Session, transfer_id: str) -> dict[str, Any]:
+    postings = session.execute(
+        select(
+            LedgerPosting.account_id, LedgerPosting.amount_minor, LedgerPosting.balance_after_minor
+        )
+        .where(LedgerPosting.transfer_id == transfer_id)
+        .order_by(LedgerPosting.id)
+    ).all()
+    event = session.execute(
+        select(OutboxEvent.event_type, OutboxEvent.aggregate_type, OutboxEvent.payload).where(
+            OutboxEvent.aggregate_id == transfer_id
+        )
+    ).one()
+    row = session.get(LedgerTransfer, transfer_id)
+    assert row is not None
+    return {"postings": [tuple(p) for p in postings], "event": tuple(event), "row": row}
+
+
+def test_a_single_transfer_writes_the_rows_event_and_metric_a_batch_item_writes(
+    db: Database,
+) -> None:
+    a = customer_account(db, 10_000, name="甲")
+    b = customer_account(db, name="乙")
+    counted: list[Counter[str]] = []
+
+    def single(session: Session) -> ledger.TransferView:
+        view = ledger.transfer(session, ledger.TransferOrder(a.id, b.id, Money(700, "CNY"), "备注"))
+        counted.append(Counter(session.info["ledger_postings"]))
+        return view
+
+    def batched(session: Session) -> ledger.TransferView:
+        order = ledger.TransferOrder(a.id, b.id, Money(700, "CNY"), "备注")
+        view = ledger.transfer_batch(session, [order], linked=True)[0].transfer
+        assert view is not None
+        counted.append(Counter(session.info["ledger_postings"]))
+        return view
+
+    first, second = db.run(single), db.run(batched)
+    assert counted == [Counter({"CNY": 2}), Counter({"CNY": 2})]
+    one, two = db.run(lambda s: (_written(s, first.id), _written(s, second.id)))
+    assert one["postings"] == [(a.id, 700, 9_300), (b.id, -700, 700)]
+    assert two["postings"] == [(a.id, 700, 8_600), (b.id, -700, 1_400)]
+    for view, written in ((first, one), (second, two)):
+        assert written["event"] == (
+            "ledger.transfer.posted",
+            "ledger_transfer",
+            {
+                "transfer_id": view.id,
+                "debit_account_id": a.id,
+                "credit_account_id": b.id,
+                "currency": "CNY",
+                "amount_minor": 700,
+                "posted_amount_minor": 700,
+                "status": "posted",
+                "reference": None,
+                "reverses_id": None,
+            },
+        )
+        row = written["row"]
+        assert (row.status, row.memo, row.posted_amount_minor) == ("posted", "备注", 700)
+        assert row.created_at == row.resolved_at == view.created_at == view.resolved_at
+    assert db.run(lambda s: ledger.get_transfer(s, first.id)) == first
+    assert_books_balance(db)
+
+
+def test_a_batch_keeps_each_accounts_running_balance_in_order_when_it_pays_and_receives(
+    db: Database,
+) -> None:
+    cash = cash_account(db)
+    a = customer_account(db, name="甲")
+    b = customer_account(db, name="乙")
+    c = customer_account(db, name="丙")
+    legs = [(cash.id, a.id, 500), (a.id, b.id, 200), (b.id, a.id, 50), (a.id, c.id, 100)]
+    orders = [ledger.TransferOrder(d, k, Money(m, "CNY")) for d, k, m in legs]
+    results = db.run(lambda s: ledger.transfer_batch(s, orders, linked=True))
+    assert all(r.transfer is not None for r in results)
+    page = db.run(lambda s: ledger.statement(s, a.id))
+    lines = list(reversed(page.lines))  # oldest first
+    assert [line.amount_minor for line in lines] == [500, -200, 50, -100]
+    assert [line.balance_after_minor for line in lines] == [500, 300, 350, 250]
+    assert_books_balance(db)
+
+
+def test_references_stay_unique_in_the_database_while_most_transfers_have_none(
+    db: Database,
+) -> None:
+    a = customer_account(db, 10_000, name="甲")
+    b = customer_account(db, name="乙")
+    for _ in range(3):
+        move(db, a.id, b.id, 100)  # no reference: any number of them
+    order = ledger.TransferOrder(a.id, b.id, Money(100, "CNY"), reference="ref-unique-1")
+    first = db.run(lambda s: ledger.transfer(s, order))
+
+    def twin(session: Session) -> None:
+        now = utcnow()
+        session.execute(
+            insert(LedgerTransfer).values(
+                id="00000000-0000-7000-8000-000000000001",
+                debit_account_id=a.id,
+                credit_account_id=b.id,
+                currency="CNY",
+                amount_minor=100,
+                posted_amount_minor=0,
+                status="pending",
+                reference=first.reference,
+                memo="",
+                expires_at=now,
+                created_at=now,
+            )
+        )
+
+    with pytest.raises(IntegrityError):
+        db.run(twin)
+    assert db.run(lambda s: ledger.transfer(s, order)) == first
+    assert_books_balance(db)
