@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -18,9 +18,11 @@ from tests.identity.factories import (
     registration_body,
     row_counts,
 )
+from zhangyin.clock import business_date, utcnow
 from zhangyin.db import Database
 from zhangyin.events import OutboxEvent
 from zhangyin.identity import service
+from zhangyin.identity.errors import AgeNotEligible
 from zhangyin.identity.models import Consent, Customer
 from zhangyin.identity.policy import IdentityPolicy
 from zhangyin.ledger import service as ledger
@@ -136,9 +138,11 @@ def test_invalid_registration_is_refused_with_its_code(
 ) -> None:
     phone = random_phone()
     sms = _code(client, db, phone)
-    today = date.today()
+    # The bank's today (Beijing); two days on stays in the future even if the server's
+    # clock passes midnight Beijing (16:00 UTC) after this line.
+    today = business_date(utcnow())
     special = {
-        "future": id_number(date(today.year + 1, 1, 1)),
+        "future": id_number(today + timedelta(days=2)),
         "minor": id_number(date(today.year - 10, 1, 1)),
         "bad-date": "11010119901332" + "0000",
     }
@@ -158,6 +162,28 @@ def test_invalid_registration_is_refused_with_its_code(
     assert refused.json()["code"] == code
     assert refused.headers["content-type"].startswith("application/problem+json")
     assert row_counts(db) == before
+
+
+@pytest.mark.parametrize(
+    ("utc_now", "born", "accepted"),
+    [
+        # 16:30 UTC on 23 Nov is 00:30 on 24 Nov in Beijing: the 16th birthday has begun.
+        (datetime(2026, 11, 23, 16, 30, tzinfo=UTC), date(2010, 11, 24), True),
+        (datetime(2026, 11, 23, 16, 30, tzinfo=UTC), date(2010, 11, 25), False),
+        # 15:30 UTC is 23:30 in Beijing: still the day before the birthday.
+        (datetime(2026, 11, 23, 15, 30, tzinfo=UTC), date(2010, 11, 24), False),
+    ],
+)
+def test_age_turns_at_midnight_beijing_time(
+    monkeypatch: pytest.MonkeyPatch, utc_now: datetime, born: date, accepted: bool
+) -> None:
+    monkeypatch.setattr(service, "utcnow", lambda: utc_now)
+    number = id_number(born)
+    if accepted:
+        assert service.check_id_number(number) == (number, born)
+    else:
+        with pytest.raises(AgeNotEligible):
+            service.check_id_number(number)
 
 
 def test_registered_phone_gets_a_notice_not_a_code(client: TestClient, db: Database) -> None:

@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from stdnum.cn import ric, uscc
 
 from zhangyin import events, pii
-from zhangyin.clock import utcnow
+from zhangyin.clock import business_date, utcnow
 from zhangyin.errors import DomainError
 from zhangyin.identity import passwords, sms
 from zhangyin.identity.errors import (
@@ -310,7 +310,7 @@ def check_id_number(id_number: str, *, today: date | None = None) -> tuple[str, 
         born = ric.get_birth_date(number)
     except Exception as exc:  # stdnum raises ValidationError or ValueError for bad dates
         raise InvalidIdNumber() from exc
-    today = today or utcnow().date()
+    today = today or business_date(utcnow())  # ages turn at midnight Beijing time
     if born > today or born.year < today.year - 120:
         raise InvalidIdNumber()
     age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
