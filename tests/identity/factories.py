@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -20,19 +21,37 @@ PASSWORD = "Zhangyin2026ok"
 PRIVACY_VERSION = "2026-01"
 
 
+#: Every phone and ID number this test process has handed out. Random values alone
+#: collide now and then (two ID numbers of one test share a birthday and sequence about
+#: once in 365,000 pairs, and a run registers thousands of customers), and a collision
+#: is a refused registration; values are therefore never handed out twice.
+_issued: set[str] = set()
+
+
+def _unused(draw: Callable[[], str]) -> str:
+    while (value := draw()) in _issued:
+        pass
+    _issued.add(value)
+    return value
+
+
 def random_phone() -> str:
-    return "139" + f"{secrets.randbelow(10**8):08d}"
+    return _unused(lambda: "139" + f"{secrets.randbelow(10**8):08d}")
 
 
 def id_number(born: date | None = None, region: str = "110101") -> str:
-    """A valid resident ID; by default born on a random day of 1990.
+    """A valid resident ID, never one handed out before; by default born on a random day of 1990.
 
     A fixed birthday left only 1,000 numbers, so two customers of one test
     collided (registration refused) about once a thousand pairs.
     """
-    born = born or date(1990, 1, 1) + timedelta(days=secrets.randbelow(365))
-    body = f"{region}{born:%Y%m%d}{secrets.randbelow(1000):03d}"
-    return body + ric.calc_check_digit(body + "0")
+
+    def draw() -> str:
+        birthday = born or date(1990, 1, 1) + timedelta(days=secrets.randbelow(365))
+        body = f"{region}{birthday:%Y%m%d}{secrets.randbelow(1000):03d}"
+        return body + ric.calc_check_digit(body + "0")
+
+    return _unused(draw)
 
 
 def device_id() -> str:
