@@ -330,11 +330,21 @@ def test_statement_is_newest_first_with_running_balance_and_cursor_pages(db: Dat
     assert second.next_cursor is None
 
 
+def _booked_day(db: Database, account_id: int, *, oldest: bool = False) -> date:
+    """The business day the ledger booked the account's newest (or oldest) posting on.
+
+    Not the test's own "today": a posting made at 15:59:59 UTC belongs to the Beijing day
+    that ends a moment later, and a clock read after it would name the next day.
+    """
+    lines = db.run(lambda s: ledger.statement(s, account_id)).lines
+    return business_date(lines[-1 if oldest else 0].created_at)
+
+
 def test_balance_history_gives_each_day_its_closing_balance(db: Database) -> None:
     a = customer_account(db, 10_000)
     b = customer_account(db)
     move(db, a.id, b.id, 700)
-    today = business_date(utcnow())
+    today = _booked_day(db, b.id)
     history = db.run(lambda s: ledger.balance_history(s, b.id, today - timedelta(days=2), today))
     assert [(d.day, d.balance_minor) for d in history] == [
         (today - timedelta(days=2), 0),
@@ -347,12 +357,13 @@ def test_trial_balance_debits_equal_credits_and_exclude_later_days(db: Database)
     a = customer_account(db, 10_000)
     b = customer_account(db)
     move(db, a.id, b.id, 1_234)
-    today = business_date(utcnow())
+    today = _booked_day(db, b.id)
     tb = db.run(lambda s: ledger.trial_balance(s, today))
     assert tb.balanced
     debits, credits = tb.totals["CNY"]
     assert debits == credits == 10_000 + 1_234
-    yesterday = db.run(lambda s: ledger.trial_balance(s, today - timedelta(days=1)))
+    before_first = _booked_day(db, a.id, oldest=True) - timedelta(days=1)
+    yesterday = db.run(lambda s: ledger.trial_balance(s, before_first))
     assert yesterday.rows == []
     assert yesterday.totals == {}
 
