@@ -381,6 +381,12 @@ def test_monthly_dates_keep_their_day_across_month_ends() -> None:
     assert scheduled.next_date(Frequency.ONCE, anchor, anchor) is None
 
 
+def _tomorrow() -> date:
+    """A start date the server still accepts when its clock passes midnight Beijing (16:00
+    UTC) after the test read its own: a start of "today" would then be in the past."""
+    return business_date(utcnow()) + timedelta(days=1)
+
+
 def _next_31st(today: date) -> date:
     day = today
     while day.day != 31:
@@ -393,7 +399,7 @@ def test_recurring_transfer_runs_once_per_date_across_a_month_boundary(
 ) -> None:
     a = customer(client, db)
     b = customer(client, db, "李四", deposit=None)
-    start = _next_31st(business_date(utcnow()))
+    start = _next_31st(_tomorrow())
     made = client.post(
         "/v1/scheduled-transfers",
         json={
@@ -428,7 +434,7 @@ def test_recurring_transfer_runs_once_per_date_across_a_month_boundary(
 def test_a_missed_schedule_catches_up_once(client: TestClient, db: Database) -> None:
     a = customer(client, db)
     b = customer(client, db, "李四", deposit=None)
-    today = business_date(utcnow())
+    start = _tomorrow()
     view = db.run(
         lambda s: scheduled.create_scheduled(
             s,
@@ -440,12 +446,12 @@ def test_a_missed_schedule_catches_up_once(client: TestClient, db: Database) -> 
             amount=service.Money(100, "CNY"),
             memo="",
             frequency=Frequency.DAILY,
-            start_date=today,
+            start_date=start,
             end_date=None,
         )
     )
     # The scheduler was down for ten days: one run, then the next date after "today".
-    later = today + timedelta(days=10)
+    later = start + timedelta(days=10)
     assert db.run(lambda s: scheduled.run_due(s, later)) == 1
     row = db.run(lambda s: s.get(ScheduledTransfer, view.id))
     assert row.next_run_date == later + timedelta(days=1) and balance(db, b.account_id) == 100
@@ -454,7 +460,7 @@ def test_a_missed_schedule_catches_up_once(client: TestClient, db: Database) -> 
 def test_a_failed_run_is_recorded_as_rejected(client: TestClient, db: Database) -> None:
     a = customer(client, db, deposit="1.00")
     b = customer(client, db, "李四", deposit=None)
-    today = business_date(utcnow())
+    start = _tomorrow()
     made = client.post(
         "/v1/scheduled-transfers",
         json={
@@ -463,11 +469,11 @@ def test_a_failed_run_is_recorded_as_rejected(client: TestClient, db: Database) 
             "to_name": b.name,
             "amount": "10.00",
             "frequency": "once",
-            "start_date": today.isoformat(),
+            "start_date": start.isoformat(),
         },
         headers={**a.headers, **idem()},
     ).json()
-    assert db.run(lambda s: scheduled.run_due(s, today)) == 1
+    assert db.run(lambda s: scheduled.run_due(s, start)) == 1
     listed = client.get("/v1/transfers", headers=a.headers).json()["transfers"]
     assert listed[0]["status"] == "rejected" and listed[0]["reason"] == "insufficient_funds"
     mine = client.get("/v1/scheduled-transfers", headers=a.headers).json()
