@@ -7,11 +7,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
 from zhangyin.db import Database
 from zhangyin.identity import service as identity
 from zhangyin.risk import service as risk
 from zhangyin.risk.context import RiskContext
+from zhangyin.risk.models import RiskDecision
 
 #: A Wednesday, 10:00 Beijing time.
 NOON = datetime(2026, 11, 18, 2, 0, tzinfo=UTC)
@@ -49,11 +51,30 @@ def assess(db: Database, context: RiskContext) -> risk.RiskDecision:
     return db.run(lambda s: risk.assess(s, context))
 
 
-def complete(db: Database, decision: risk.RiskDecision, reference: str | None = None) -> None:
+def complete(
+    db: Database,
+    decision: risk.RiskDecision,
+    reference: str | None = None,
+    settled_at: datetime | None = None,
+) -> None:
+    """Payments reports the transaction completed (settled at `settled_at`, default: when made)."""
     ref = reference or "ref-" + uuid.uuid4().hex[:12]
-    db.run(
-        lambda s: risk.record_outcome(s, decision.decision_id, reference=ref, status="completed")
-    )
+    report_outcome(db, decision.decision_id, ref, "completed", settled_at)
+
+
+def report_outcome(
+    db: Database, decision_id: str, reference: str, status: str, at: datetime | None = None
+) -> None:
+    """`record_outcome`, as if payments reported it at `at` (default: when the transaction was
+    made). The service stamps the wall clock; tests on fixed dates move the stamp to their day."""
+
+    def work(session: Session) -> None:
+        risk.record_outcome(session, decision_id, reference=reference, status=status)
+        row = session.get(RiskDecision, decision_id)
+        assert row is not None
+        row.status_at = at or row.occurred_at
+
+    db.run(work)
 
 
 def history(db: Database, context: RiskContext, days: list[int], **overrides: Any) -> None:

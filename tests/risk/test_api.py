@@ -262,11 +262,7 @@ def test_watch_list_entries_are_added_screened_and_removed(
 def test_aml_reports_are_generated_and_exported_as_csv(client: TestClient, db: Database) -> None:
     analyst = staff_headers(client, db, ["risk_analyst"])
     decision = assess(db, ctx(amount_minor=80_000_000))
-    db.run(
-        lambda s: service.record_outcome(
-            s, decision.decision_id, reference="big", status="completed"
-        )
-    )
+    complete(db, decision, reference="big")
     generated = client.post(
         "/v1/console/risk/aml/reports/generate",
         json={"business_date": "2026-11-18"},

@@ -7,6 +7,13 @@ day; an individual's domestic transfers of 500,000 CNY or more a day; a
 company's of 2,000,000 CNY or more. Generation is idempotent (one report per
 day, rule, subject and currency); the console reviews and exports them.
 
+A transaction is reported on the business day it settled (payments reported it
+completed), counted exactly once: a day's run books every settled transaction no
+run has counted yet (`risk_decisions.aml_business_date`) and reports on what it
+booked. One that settled after its day's run (a commit racing midnight) is
+booked by the next run instead of being lost; a 24-hour delayed transfer made
+late on Monday settles, and is reported, on Tuesday.
+
 The periodic job (`generate_due`, run by zhangyin.jobs) generates each business
 day once after it has ended, catching up on days missed while the server was
 down; `risk_aml_runs` records the days done.
@@ -24,7 +31,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import partial
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -87,12 +94,62 @@ def thresholds(session: Session) -> list[AmlThreshold]:
 
 
 def generate_reports(session: Session, day: date) -> list[ReportView]:
-    """Create the day's reports (those already generated are kept as they are)."""
+    """Generate the day's reports as the daily job does, or if the day was generated, add
+    any of its reports that are missing (those already generated are kept as they are)."""
+    if _claim_day(session, day):
+        return _generate_claimed(session, day)
+    return _report_booked(session, day)
+
+
+def _generate_claimed(session: Session, day: date) -> list[ReportView]:
+    _book_settled(session, day)
+    created = _report_booked(session, day)
+    run = session.get(AmlRun, day)
+    assert run is not None
+    run.report_count = len(created)
+    return created
+
+
+def _book_settled(session: Session, day: date) -> None:
+    """Book to `day` the settled transactions no run has counted: those that settled that
+    day, and late ones that settled on a day whose run is over. Those of an earlier day
+    still to be run (within the catch-up window) are left to that day's run."""
+    _, end = business_day_bounds(day)
+    d = RiskDecision
+    conditions = [d.status == "completed", d.aml_business_date.is_(None), d.status_at < end]
+    for first, last in _spans(days_due(session, day)):
+        conditions.append(
+            or_(
+                d.status_at < business_day_bounds(first)[0],
+                d.status_at >= business_day_bounds(last)[1],
+            )
+        )
+    session.execute(
+        update(d)
+        .where(*conditions)
+        .values(aml_business_date=day)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _spans(days: list[date]) -> list[tuple[date, date]]:
+    """Ascending days as runs of consecutive days (first, last)."""
+    spans: list[tuple[date, date]] = []
+    for day in days:
+        if spans and spans[-1][1] + timedelta(days=1) == day:
+            spans[-1] = (spans[-1][0], day)
+        else:
+            spans.append((day, day))
+    return spans
+
+
+def _report_booked(session: Session, day: date) -> list[ReportView]:
+    """Create the reports of the transactions booked to `day` that do not exist yet."""
     start, end = business_day_bounds(day)
     d = RiskDecision
     rows = session.execute(
         select(d.id, d.customer_id, d.operation, d.channel, d.currency, d.amount_minor).where(
-            d.occurred_at >= start, d.occurred_at < end, d.status == "completed"
+            d.aml_business_date == day
         )
     ).all()
     created: list[ReportView] = []
@@ -191,11 +248,7 @@ def generate_day_once(session: Session, day: date) -> int | None:
     """Generate one day's reports unless that was done; the number created, or None if done."""
     if not _claim_day(session, day):
         return None
-    created = len(generate_reports(session, day))
-    run = session.get(AmlRun, day)
-    assert run is not None
-    run.report_count = created
-    return created
+    return len(_generate_claimed(session, day))
 
 
 def generate_due(db: Database, now: datetime | None = None) -> dict[date, int]:

@@ -24,11 +24,14 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from zhangyin.db import Base, UTCDateTime
 from zhangyin.events import BigId
+
+AML_UNBOOKED = text("status = 'completed' AND aml_business_date IS NULL")
 
 
 class RuleStatus(enum.StrEnum):
@@ -123,6 +126,9 @@ class RiskDecision(Base):
     fraud_label: Mapped[bool | None] = mapped_column(Boolean, default=None)
     labeled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     label_source: Mapped[str | None] = mapped_column(String(30), default=None)
+    #: The business day whose AML run counted this settled transaction: set once, by
+    #: that run, so a transaction is in exactly one day's reports however late it settled.
+    aml_business_date: Mapped[date | None] = mapped_column(Date, default=None)
 
     __table_args__ = (
         Index("ix_risk_decisions_customer", "customer_id", "occurred_us"),
@@ -133,6 +139,14 @@ class RiskDecision(Base):
         Index("ix_risk_decisions_payee_label", "payee_account_number", "labeled_at"),
         Index("ix_risk_decisions_known_payee", "customer_id", "payee_account_number", "status"),
         Index("ix_risk_decisions_occurred", "occurred_at"),
+        Index("ix_risk_decisions_aml_business_date", "aml_business_date"),
+        # Settled transactions no AML run has counted yet: a handful at any time.
+        Index(
+            "ix_risk_decisions_aml_unbooked",
+            "status_at",
+            postgresql_where=AML_UNBOOKED,
+            sqlite_where=AML_UNBOOKED,
+        ),
     )
 
 
