@@ -6,8 +6,10 @@ import asyncio
 import json
 import os
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from nats.js.api import ConsumerConfig, DeliverPolicy
 from sqlalchemy import func, select
 
 from tests.ledger.factories import customer_account, move
@@ -92,6 +94,9 @@ def test_events_reach_nats_jetstream_once_even_when_published_twice(db: Database
     subject_filter = "zhangyin.ledger.transfer.posted"
 
     async def scenario() -> list[dict[str, object]]:
+        # The shared stream holds every run's events: read only those stored since shortly
+        # before this test published (the margin covers the server's clock resolution).
+        since = datetime.now(UTC) - timedelta(seconds=5)
         publisher = NatsPublisher(NATS_URL)
         dispatcher = OutboxDispatcher(db, publisher)
         pending = await asyncio.to_thread(dispatcher._pending)
@@ -100,19 +105,24 @@ def test_events_reach_nats_jetstream_once_even_when_published_twice(db: Database
         await publisher.close()
         nc = await nats.connect(NATS_URL)
         js = nc.jetstream()
+        durable = f"test-{uuid.uuid4().hex}"
         sub = await js.pull_subscribe(
-            subject_filter, durable=f"test-{uuid.uuid4().hex[:8]}", stream="ZHANGYIN"
+            subject_filter,
+            durable=durable,
+            stream="ZHANGYIN",
+            config=ConsumerConfig(deliver_policy=DeliverPolicy.BY_START_TIME, opt_start_time=since),
         )
         received: list[dict[str, object]] = []
-        while True:
-            try:
-                batch = await sub.fetch(100, timeout=1)
-            except Exception:
-                break
-            for msg in batch:
-                received.append(json.loads(msg.data))
-                await msg.ack()
-        await nc.close()
+        try:
+            # Read until the consumer has nothing left, not until a fetch times out: a
+            # one-second fetch on a loaded machine ended the loop before our message.
+            while (await sub.consumer_info()).num_pending:
+                for msg in await sub.fetch(100, timeout=30):
+                    received.append(json.loads(msg.data))
+                    await msg.ack()
+        finally:
+            await js.delete_consumer("ZHANGYIN", durable)
+            await nc.close()
         return received
 
     received = asyncio.run(scenario())
