@@ -1,6 +1,8 @@
 """The console in Chromium: log in as staff → the dashboard shows figures → an operator
 drafts and submits a banner, an admin approves it → the app's GET /v1/app/home-config
-serves it; a risk analyst approves a held transfer from the review queue → it completes.
+serves it; a risk analyst approves a held transfer from the review queue → it completes;
+the customer 360 shows money formatted and links a risk event to its case's own page,
+which a link opened in a new tab reaches after logging in.
 
 Its own server (like conftest's) so that staff and a week of channel history exist
 before it starts.
@@ -8,7 +10,9 @@ before it starts.
 
 from __future__ import annotations
 
+import re
 import time
+import uuid
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -167,6 +171,60 @@ def test_risk_analyst_releases_a_held_transfer_from_the_queue(
     assert status == "completed"
 
 
+def test_customer_360_shows_money_and_links_a_risk_event_to_its_case(
+    console_server: str, chromium: Any
+) -> None:
+    from tests.e2e.support import api_customer, deposit
+
+    payer, payee = api_customer(console_server), api_customer(console_server)
+    deposit(console_server, payer, payer.account_number, "12345.67")
+    held = httpx.post(
+        f"{console_server}/v1/transfers",
+        json={
+            "from_account_id": payer.account_id,
+            "to_account_number": payee.account_number,
+            "to_name": payee.name,
+            "amount": "6000.00",
+        },
+        headers=payer.headers(),
+    )
+    assert held.json()["status"] == "held_for_review", held.text
+
+    analyst = _login(chromium, console_server, "e2e-analyst")
+    analyst.click("[data-test=nav-customers]")
+    analyst.fill("input[name=customer-search]", payer.account_number)
+    analyst.keyboard.press("Enter")
+    analyst.locator("[data-test=customer-hits] tbody tr").first.click()
+    # Integer minor units from the API, shown as money with the currency's two decimals.
+    expect(analyst.locator("[data-test=accounts]")).to_contain_text("¥12,345.67")
+    expect(analyst.locator("[data-test=transfers]")).to_contain_text("¥6,000.00")
+    expect(analyst.locator("[data-test=risk-events]")).to_contain_text("¥6,000.00")
+
+    analyst.locator("[data-test=risk-event-case]").first.click()
+    expect(analyst).to_have_url(re.compile(r"/console/risk/cases/[0-9a-f-]{36}$"))
+    case_url = analyst.url
+    case = analyst.locator("[data-test=risk-case]")
+    expect(case).to_contain_text(payee.name)
+    expect(case.locator("[data-test=risk-case-amount]")).to_have_text("¥6,000.00")
+
+    # The link as an alert e-mail carries it: a new tab logs in, then opens that case.
+    mailed = chromium.new_page(viewport={"width": 1400, "height": 900})
+    mailed.goto(case_url)
+    mailed.fill("input[name=username]", "e2e-analyst")
+    mailed.fill("input[name=password]", PASSWORD)
+    mailed.click("[data-test=login]")
+    expect(mailed).to_have_url(case_url)
+    expect(mailed.locator("[data-test=risk-case-status]")).to_have_text("open")
+    mailed.click("[data-test=risk-case-approve]")
+    expect(mailed.locator("[data-test=risk-case-status]")).to_have_text("approved")
+
+    mailed.goto(f"{console_server}/console/risk/cases/{uuid.uuid4()}")
+    mailed.fill("input[name=username]", "e2e-analyst")
+    mailed.fill("input[name=password]", PASSWORD)
+    mailed.click("[data-test=login]")
+    expect(mailed.locator("[data-test=risk-case-error]")).to_be_visible()
+
+
 def test_admin_edits_a_levels_daily_limit_and_sees_it_saved(
     console_server: str, chromium: Any
 ) -> None:
@@ -198,3 +256,10 @@ def test_admin_edits_a_levels_daily_limit_and_sees_it_saved(
     ).json()
     [level_three] = [row for row in levels if row["level"] == "III"]
     assert (level_three["per_transaction"], level_three["daily_amount"]) == ("2000.00", "3000.00")
+
+    # An operator reads them (no limits.edit): the amounts as money, not input boxes.
+    operator = _login(chromium, console_server, "e2e-operator")
+    operator.click("[data-test=nav-limits]")
+    expect(operator.locator("[data-test=per_transaction-III]")).to_have_text("¥2,000.00")
+    expect(operator.locator("[data-test=daily_amount-III]")).to_have_text("¥3,000.00")
+    assert operator.locator("input[name=daily_amount-III]").count() == 0

@@ -24,10 +24,15 @@ const router = createRouter({
     { path: '/customers', component: CustomersView },
     { path: '/config', component: ConfigView },
     { path: '/risk', component: RiskView },
+    // One case, for links from alert e-mails and the customer 360's risk events.
+    { path: '/risk/cases/:caseId', component: RiskView, props: true },
     { path: '/limits', component: LimitsView },
     { path: '/staff', component: StaffView },
   ],
 })
-router.beforeEach((to) => (to.path !== '/login' && !loggedIn() ? '/login' : true))
+// The token lives in memory only, so a link opened in a new tab logs in first, then goes on.
+router.beforeEach((to) =>
+  to.path !== '/login' && !loggedIn() ? { path: '/login', query: { next: to.fullPath } } : true,
+)
 
 createApp(App).use(router).use(i18n).use(ElementPlus, { locale: zhCn }).mount('#app')
