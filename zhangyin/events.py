@@ -126,7 +126,11 @@ Handler = Callable[[Event], None]
 
 
 class InProcessPublisher:
-    """Calls subscribed handlers in this process. A handler that raises stops delivery."""
+    """Calls subscribed handlers in this process. A handler that raises stops delivery.
+
+    Handlers are blocking (they run database work), so a batch is delivered in a
+    worker thread: the event loop keeps serving requests meanwhile.
+    """
 
     def __init__(self) -> None:
         self._handlers: dict[str, list[Handler]] = defaultdict(list)
@@ -135,6 +139,9 @@ class InProcessPublisher:
         self._handlers[event_type].append(handler)
 
     async def publish(self, events: Sequence[Event]) -> int:
+        return await asyncio.to_thread(self._deliver, events)
+
+    def _deliver(self, events: Sequence[Event]) -> int:
         for delivered, event in enumerate(events):
             try:
                 for handler in self._handlers.get(event.event_type, ()):
