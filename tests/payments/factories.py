@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from tests.identity.factories import register
+from zhangyin.clock import business_date, utcnow
 from zhangyin.db import Database
 from zhangyin.ledger import service as ledger
+from zhangyin.ledger.models import AccountKind, LedgerPosting
+from zhangyin.payments import clearing, interbank
 from zhangyin.payments.models import PaymentTransfer
 
 
@@ -88,3 +92,35 @@ def payments_count(db: Database) -> int:
 def assert_books_balance(db: Database) -> None:
     assert db.run(ledger.reconcile) == []
     assert all(total == 0 for total in db.run(ledger.total_by_currency).values())
+
+
+def reconcile_clearing_days(
+    db: Database, gateway: clearing.ClearingGateway
+) -> interbank.ClearingReconciliation:
+    """End of day for every business day the clearing account moved on, summed up.
+
+    Not "today" read by the test: a transfer booked at 15:59:59 UTC belongs to the Beijing
+    day that ends a second later, and a return may be booked on the day after its transfer.
+    Every day must match; the sums are the test's whole traffic.
+    """
+
+    def work(session: Any) -> interbank.ClearingReconciliation:
+        account = ledger.bank_account(session, AccountKind.BANK_CLEARING, "CNY")
+        moments = session.scalars(
+            select(LedgerPosting.created_at).where(LedgerPosting.account_id == account.id)
+        ).all()
+        days = sorted({business_date(moment) for moment in moments}) or [business_date(utcnow())]
+        runs = [
+            interbank.reconcile_clearing(session, gateway, days[0] + timedelta(days=offset))
+            for offset in range((days[-1] - days[0]).days + 1)
+        ]
+        return interbank.ClearingReconciliation(
+            day=days[-1],
+            ours_net_minor=sum(run.ours_net_minor for run in runs),
+            theirs_net_minor=sum(run.theirs_net_minor for run in runs),
+            matched=all(run.matched for run in runs),
+            pending_outgoing=runs[-1].pending_outgoing,
+        )
+
+    result: interbank.ClearingReconciliation = db.run(work)
+    return result

@@ -16,12 +16,13 @@ from tests.payments.factories import (
     balance,
     customer,
     idem,
+    reconcile_clearing_days,
 )
-from zhangyin.clock import business_date, utcnow
+from zhangyin.clock import utcnow
 from zhangyin.db import Database
 from zhangyin.ledger import service as ledger
 from zhangyin.ledger.models import AccountKind, AccountStatus
-from zhangyin.payments import clearing, interbank
+from zhangyin.payments import clearing
 from zhangyin.payments.clearing_sim import ClearingHouse, RunningSimulator, free_port
 from zhangyin.payments.jobs import run_payment_jobs
 from zhangyin.payments.models import ClearingMessage, IncomingCredit
@@ -83,9 +84,7 @@ def test_accepted_transfer_is_processing_then_completed(
     assert sim.house.received == [clearing.PACS008]
     # Running the jobs again changes nothing (the feed cursor moved on).
     assert run_payment_jobs(db, gateway_for(sim))["clearing_received"] == 0
-    reconciliation = db.run(
-        lambda s: interbank.reconcile_clearing(s, gateway_for(sim), business_date(utcnow()))
-    )
+    reconciliation = reconcile_clearing_days(db, gateway_for(sim))
     assert reconciliation.matched and reconciliation.ours_net_minor == 10_000
     assert_books_balance(db)
 
@@ -125,9 +124,7 @@ def test_returned_later_with_pacs004_credits_the_customer_back(
     assert [e["status"] for e in detail["timeline"]] == ["processing", "completed", "returned"]
     assert balance(db, a.account_id) == 100_000 and clearing_balance(db) == 0
     assert sim.house.account(ICBC, WANG[0]).balance_minor == 10_000_000
-    reconciliation = db.run(
-        lambda s: interbank.reconcile_clearing(s, gateway_for(sim), business_date(utcnow()))
-    )
+    reconciliation = reconcile_clearing_days(db, gateway_for(sim))
     assert reconciliation.matched and reconciliation.ours_net_minor == 0
     assert_books_balance(db)
 
@@ -184,9 +181,7 @@ def test_incoming_credit_posts_to_the_right_account(
     assert "王强" in history["transactions"][0]["memo"]
     # Our acceptance (pacs.002) went back to the clearing house.
     assert sim.house.received == [clearing.PACS002]
-    assert db.run(
-        lambda s: interbank.reconcile_clearing(s, gateway_for(sim), business_date(utcnow()))
-    ).matched
+    assert reconcile_clearing_days(db, gateway_for(sim)).matched
     assert_books_balance(db)
 
 

@@ -17,7 +17,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import update
 
 from tests.identity.factories import last_code
-from tests.payments.factories import Payer, assert_books_balance, balance, customer, idem
+from tests.payments.factories import (
+    Payer,
+    assert_books_balance,
+    balance,
+    customer,
+    idem,
+    reconcile_clearing_days,
+)
 from zhangyin.clock import business_date, utcnow
 from zhangyin.db import Database
 from zhangyin.payments import clearing, interbank
@@ -147,9 +154,7 @@ def check_once(
     assert balance(db, payer.account_id) == OPENING - paid
     account = sim.house.account(ICBC, PAYEE[0])
     assert account is not None and account.balance_minor == payee_before + paid
-    reconciliation = db.run(
-        lambda s: interbank.reconcile_clearing(s, gateway, business_date(utcnow()))
-    )
+    reconciliation = reconcile_clearing_days(db, gateway)
     assert reconciliation.matched and reconciliation.pending_outgoing == 0, reconciliation
     assert reconciliation.ours_net_minor == paid
     assert_books_balance(db)
