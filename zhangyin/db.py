@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+import psycopg
 from sqlalchemy import DateTime, MetaData, create_engine, event, text
 from sqlalchemy.engine import Dialect, Engine, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -137,6 +138,29 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         pool_timeout=5,
         connect_args={"connect_timeout": 3},
     )
+
+
+def driver_rows(session: Session, sql: str, params: Any) -> list[tuple[Any, ...]]:
+    """Run `sql` on the session's psycopg connection, inside the session's transaction.
+
+    For the ledger's hot statements on PostgreSQL: SQLAlchemy's result machinery
+    costs more client CPU than the statement itself. Errors come back as
+    SQLAlchemy's (so `Database.run` retries deadlocks and callers catch
+    IntegrityError as usual), and a connection found broken is invalidated.
+    """
+    connection = session.connection()
+    driver: psycopg.Connection[Any] = connection.connection.driver_connection  # type: ignore[assignment]
+    try:
+        with driver.cursor() as cursor:
+            cursor.execute(sql, params, prepare=True)
+            return cursor.fetchall() if cursor.description is not None else []
+    except psycopg.Error as exc:
+        broken = bool(driver.broken)
+        if broken:
+            connection.invalidate(exc)
+        raise DBAPIError.instance(
+            sql, params, exc, psycopg.Error, connection_invalidated=broken
+        ) from exc
 
 
 class Database:

@@ -58,7 +58,17 @@ def test_a_customer_account_below_its_floor_is_refused_by_a_check_constraint(db:
         )
 
 
-def _unbalanced_legs(db: Database, second_leg: int, currency: str = "CNY") -> None:
+TRANSFER_ID = "00000000-0000-7000-8000-000000000001"
+
+
+def _unbalanced_legs(
+    db: Database,
+    second_leg: int,
+    currency: str = "CNY",
+    *,
+    second_account_id: int | None = None,
+    legs_transfer_id: str = TRANSFER_ID,
+) -> None:
     a = customer_account(db, 1_000)
     b = customer_account(db)
     now = utcnow()
@@ -66,7 +76,7 @@ def _unbalanced_legs(db: Database, second_leg: int, currency: str = "CNY") -> No
     def work(session):  # type: ignore[no-untyped-def]
         session.execute(
             insert(LedgerTransfer).values(
-                id="00000000-0000-7000-8000-000000000001",
+                id=TRANSFER_ID,
                 debit_account_id=a.id,
                 credit_account_id=b.id,
                 currency="CNY",
@@ -81,7 +91,7 @@ def _unbalanced_legs(db: Database, second_leg: int, currency: str = "CNY") -> No
             insert(LedgerPosting).values(
                 [
                     {
-                        "transfer_id": "00000000-0000-7000-8000-000000000001",
+                        "transfer_id": legs_transfer_id,
                         "account_id": a.id,
                         "currency": "CNY",
                         "amount_minor": 100,
@@ -89,8 +99,8 @@ def _unbalanced_legs(db: Database, second_leg: int, currency: str = "CNY") -> No
                         "created_at": now,
                     },
                     {
-                        "transfer_id": "00000000-0000-7000-8000-000000000001",
-                        "account_id": b.id,
+                        "transfer_id": legs_transfer_id,
+                        "account_id": second_account_id or b.id,
                         "currency": currency,
                         "amount_minor": second_leg,
                         "balance_after_minor": 0,
@@ -113,6 +123,18 @@ def test_postgres_refuses_a_transfer_whose_legs_do_not_net_to_zero(db: Database)
 def test_postgres_refuses_a_leg_in_a_currency_its_account_does_not_hold(db: Database) -> None:
     with pytest.raises(IntegrityError):
         _unbalanced_legs(db, -100, currency="USD")
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_postgres_refuses_balanced_legs_on_an_account_that_does_not_exist(db: Database) -> None:
+    with pytest.raises(IntegrityError, match="account 987654321 does not exist"):
+        _unbalanced_legs(db, -100, second_account_id=987_654_321)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_postgres_refuses_balanced_legs_of_a_transfer_that_does_not_exist(db: Database) -> None:
+    with pytest.raises(IntegrityError, match="posting for unknown transfer"):
+        _unbalanced_legs(db, -100, legs_transfer_id="00000000-0000-7000-8000-00000000dead")
 
 
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)

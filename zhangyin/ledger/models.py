@@ -189,7 +189,7 @@ class LedgerPosting(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     # Existence and currency of the transfer and account are checked by the
     # statement-level balance trigger on PostgreSQL (see the migration).
-    transfer_id: Mapped[str] = mapped_column(String(36), index=True)
+    transfer_id: Mapped[str] = mapped_column(String(36))
     account_id: Mapped[int] = mapped_column(BigId)
     currency: Mapped[str] = mapped_column(String(3))
     amount_minor: Mapped[int] = mapped_column(BigInteger)

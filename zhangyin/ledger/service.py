@@ -31,6 +31,7 @@ from stdnum import luhn
 
 from zhangyin import events
 from zhangyin.clock import business_date, business_day_bounds, utcnow
+from zhangyin.db import driver_rows
 from zhangyin.errors import DomainError
 from zhangyin.ledger.errors import (
     AccountClosed,
@@ -237,7 +238,7 @@ _LOCK_COLUMNS = (
 
 
 #: The same query with one array parameter, so its SQL text is the same for any batch size.
-#: Sent with `exec_driver_sql`; `%b` makes psycopg send the array in binary.
+#: Sent with `driver_rows`; `%b` makes psycopg send the array in binary.
 _POSTGRES_LOCK = (
     f"SELECT {', '.join(c.name for c in _LOCK_COLUMNS)} FROM ledger_accounts"  # noqa: S608 - our own column names
     " WHERE id = ANY(CAST(%b AS bigint[])) ORDER BY id FOR UPDATE"
@@ -248,8 +249,9 @@ def _lock_accounts(session: Session, ids: Iterable[int]) -> dict[int, _Locked]:
     # ORDER BY id puts the lock node above the sort, so every transaction takes
     # its row locks in ascending id order: two transfers can wait, never deadlock.
     wanted = sorted(set(ids))
+    rows: Sequence[Any]
     if session.get_bind().dialect.name == "postgresql":
-        rows = session.connection().exec_driver_sql(_POSTGRES_LOCK, (wanted,)).all()
+        rows = driver_rows(session, _POSTGRES_LOCK, (wanted,))
     else:
         rows = session.execute(
             select(*_LOCK_COLUMNS)
@@ -534,7 +536,7 @@ class _Posting:
             "e_payload": [json.dumps(r["payload"], ensure_ascii=False) for r in e],
             "now": self.now,
         }
-        self.session.connection().exec_driver_sql(_POSTGRES_WRITE, params)
+        driver_rows(self.session, _POSTGRES_WRITE, params)
 
 
 _POSTED = TransferStatus.POSTED.value
@@ -860,7 +862,7 @@ def transfer(session: Session, order: TransferOrder) -> TransferView:
 
 
 #: One round trip: `ledger_post_transfer` (migration 0011) locks, checks and writes.
-#: Sent with `exec_driver_sql` (no compilation, no bind processing) and
+#: Sent with `driver_rows` (no compilation, no result processing) and
 #: positional parameters: the per-transfer client work is most of the cost.
 _POSTGRES_TRANSFER = (
     "SELECT refusal, subject, available FROM ledger_post_transfer(%s::varchar, %s::bigint,"
@@ -876,22 +878,19 @@ def _transfer_postgres(session: Session, order: TransferOrder) -> TransferView:
         raise SameAccount()
     transfer_id = str(uuid_utils.uuid7())
     now = utcnow()
-    refusal, subject, available = (
-        session.connection()
-        .exec_driver_sql(
-            _POSTGRES_TRANSFER,
-            (
-                transfer_id,
-                order.debit_account_id,
-                order.credit_account_id,
-                currency,
-                amount,
-                order.reference,
-                order.memo,
-                now,
-            ),
-        )
-        .one()
+    ((refusal, subject, available),) = driver_rows(
+        session,
+        _POSTGRES_TRANSFER,
+        (
+            transfer_id,
+            order.debit_account_id,
+            order.credit_account_id,
+            currency,
+            amount,
+            order.reference,
+            order.memo,
+            now,
+        ),
     )
     if refusal is not None:
         raise _refusal(refusal, subject, available, currency, amount)
@@ -1092,21 +1091,25 @@ def statement(
     limit = max(1, min(limit, 200))
     sign = -1 if account.normal_side == NormalSide.CREDIT else 1
     p = postings_t
-    other = postings_t.alias("other")
+    # The counterparty is the transfer's other account (a transfer never has the
+    # same account on both sides), so no second posting needs reading.
+    counterparty = case(
+        (transfers_t.c.debit_account_id == p.c.account_id, transfers_t.c.credit_account_id),
+        else_=transfers_t.c.debit_account_id,
+    )
     query = (
         select(
             p.c.id,
             p.c.transfer_id,
             p.c.amount_minor,
             p.c.balance_after_minor,
-            other.c.account_id,
+            accounts_t.c.id,
             accounts_t.c.number,
             transfers_t.c.memo,
             p.c.created_at,
         )
         .join(transfers_t, transfers_t.c.id == p.c.transfer_id)
-        .join(other, (other.c.transfer_id == p.c.transfer_id) & (other.c.id != p.c.id))
-        .join(accounts_t, accounts_t.c.id == other.c.account_id)
+        .join(accounts_t, accounts_t.c.id == counterparty)
         .where(p.c.account_id == account_id)
         .order_by(p.c.id.desc())
         .limit(limit + 1)
