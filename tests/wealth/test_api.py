@@ -13,8 +13,10 @@ from tests.identity import factories as identity_factories
 from tests.identity.authz import World
 from tests.wealth.authz import buyer
 from tests.wealth.factories import conserved
+from zhangyin.clock import utcnow
 from zhangyin.config import Settings
 from zhangyin.db import Database
+from zhangyin.wealth import api as wealth_api
 
 
 def _idem() -> dict[str, str]:
@@ -65,8 +67,15 @@ def test_catalogue_filters_and_problem_for_an_unknown_product(
 
 
 def test_subscribe_replay_cancel_and_holdings(
-    client: TestClient, db: Database, shopper: tuple[dict[str, str], int]
+    client: TestClient,
+    db: Database,
+    shopper: tuple[dict[str, str], int],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # One moment for the whole flow: the order can be cancelled until its trade date's
+    # 15:00 cut-off (07:00 UTC), which a running clock could pass between order and cancel.
+    frozen = utcnow()
+    monkeypatch.setattr(wealth_api, "utcnow", lambda: frozen)
     headers, account_id = shopper
     body = {"product_code": "F-BOND", "amount": "1000.00", "account_id": account_id}
     key = _idem()
