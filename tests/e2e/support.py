@@ -32,6 +32,9 @@ PHONE_VIEWPORT = {"width": 390, "height": 844}
 PASSWORD = "Zhangyin2026pass"
 SURNAMES = "王李张刘陈杨黄赵吴周"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀英华"
+#: Requests of the tests' own (not the browser's): a loaded 2-core machine can take longer
+#: than httpx's default of 5 s to register a customer (password hashing) or answer a poll.
+HTTP_TIMEOUT = 30.0
 #: The internal API token the test server is started with (billers report bills with it).
 SERVICE_TOKEN = secrets.token_urlsafe(24)
 
@@ -180,12 +183,18 @@ def random_name() -> str:
 
 
 def latest_code(
-    server: str, phone: str, *, after_id: int = 0, timeout: float = 10
+    server: str, phone: str, *, after_id: int = 0, timeout: float = 30
 ) -> tuple[str, int]:
-    """The newest 6-digit code sent to `phone` (newer than message `after_id`)."""
+    """The newest 6-digit code sent to `phone` (newer than message `after_id`).
+
+    It polls until the code is there: the browser's click, its request and the server's
+    answer can take many seconds on a loaded machine, so the deadline is generous.
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        messages = httpx.get(f"{server}/v1/dev/sms", params={"phone": phone}).json()
+        messages = httpx.get(
+            f"{server}/v1/dev/sms", params={"phone": phone}, timeout=HTTP_TIMEOUT
+        ).json()
         fresh = [m for m in messages if m["id"] > after_id]
         for message in sorted(fresh, key=lambda m: m["id"], reverse=True):
             found = re.search(r"(?<!\d)(\d{6})(?!\d)", message["text"])
@@ -196,7 +205,9 @@ def latest_code(
 
 
 def last_sms_id(server: str, phone: str) -> int:
-    messages = httpx.get(f"{server}/v1/dev/sms", params={"phone": phone}).json()
+    messages = httpx.get(
+        f"{server}/v1/dev/sms", params={"phone": phone}, timeout=HTTP_TIMEOUT
+    ).json()
     return max((m["id"] for m in messages), default=0)
 
 
@@ -218,7 +229,9 @@ def api_customer(server: str) -> ApiCustomer:
     phone, name, device = random_phone(), random_name(), f"e2e-{secrets.token_hex(6)}"
     assert (
         httpx.post(
-            f"{server}/v1/sms-codes", json={"phone": phone, "purpose": "register"}
+            f"{server}/v1/sms-codes",
+            json={"phone": phone, "purpose": "register"},
+            timeout=HTTP_TIMEOUT,
         ).status_code
         == 202
     )
@@ -235,11 +248,14 @@ def api_customer(server: str) -> ApiCustomer:
             "device_id": device,
         },
         headers={"Idempotency-Key": str(uuid.uuid4())},
+        timeout=HTTP_TIMEOUT,
     )
     assert created.status_code == 201, created.text
     account = created.json()["account"]
     login = httpx.post(
-        f"{server}/v1/sessions", json={"phone": phone, "password": PASSWORD, "device_id": device}
+        f"{server}/v1/sessions",
+        json={"phone": phone, "password": PASSWORD, "device_id": device},
+        timeout=HTTP_TIMEOUT,
     )
     assert login.status_code == 201, login.text
     return ApiCustomer(phone, name, account["id"], account["number"], login.json()["access_token"])
@@ -250,6 +266,7 @@ def deposit(server: str, by: ApiCustomer, account_number: str, amount: str) -> N
         f"{server}/v1/dev/deposits",
         json={"account_number": account_number, "amount": amount},
         headers=by.headers(),
+        timeout=HTTP_TIMEOUT,
     )
     assert response.status_code == 201, response.text
 
@@ -265,6 +282,7 @@ def add_bill(server: str, biller_id: str, bill_account: str, amount: str, holder
             "amount": amount,
         },
         headers={"Authorization": f"Bearer {SERVICE_TOKEN}", "Idempotency-Key": str(uuid.uuid4())},
+        timeout=HTTP_TIMEOUT,
     )
     assert response.status_code == 201, response.text
 
@@ -273,6 +291,7 @@ def transactions(server: str, customer: ApiCustomer) -> list[dict[str, str]]:
     response = httpx.get(
         f"{server}/v1/accounts/{customer.account_id}/transactions",
         headers={"Authorization": f"Bearer {customer.token}"},
+        timeout=HTTP_TIMEOUT,
     )
     assert response.status_code == 200, response.text
     items: list[dict[str, str]] = response.json()["transactions"]
