@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 import uuid_utils
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -296,6 +296,8 @@ def _risk_decision(
         payee_name=payment.to_name,
         payee_bank_code=payment.to_bank_code or OUR_BANK_CODE,
         occurred_at=payment.created_at,
+        # An intra-bank payee was found by its number moments ago: risk need not look again.
+        payee_account_id=payment.to_account_id if payment.kind == TransferKind.INTRA else None,
     )
 
 
@@ -310,8 +312,12 @@ def assess_operation(
     payee_name: str | None,
     payee_bank_code: str | None,
     occurred_at: datetime,
+    payee_account_id: int | None = None,
 ) -> RiskVerdict:
-    """The risk engine's decision on any money-moving operation."""
+    """The risk engine's decision on any money-moving operation.
+
+    `payee_account_id`: the ledger account of `payee_account_number`, if already found.
+    """
     from zhangyin.identity import service as identity
 
     profile = identity.risk_profile(session, caller.customer_id, caller.device_id)
@@ -334,6 +340,7 @@ def assess_operation(
         last_password_change_at=profile.last_password_change_at,
         last_phone_change_at=profile.last_phone_change_at,
         last_login_at=profile.last_login_at,
+        payee_account_id=payee_account_id,
     )
     decision = risk.assess(session, context)
     reasons = [str(getattr(r, "code", r)) for r in decision.reasons]
@@ -421,15 +428,19 @@ def _settings_row(session: Session, customer_id: str, *, lock: bool) -> Customer
     return row
 
 
+#: Built once (building a select costs a fifth of a millisecond); each payment binds values.
+_USED_TODAY = select(func.coalesce(func.sum(PaymentTransfer.amount_minor), 0), func.count()).where(
+    PaymentTransfer.customer_id == bindparam("customer_id"),
+    PaymentTransfer.created_at >= bindparam("start"),
+    PaymentTransfer.created_at < bindparam("end"),
+    PaymentTransfer.status.in_(_COUNTED),
+)
+
+
 def _used_today(session: Session, customer_id: str, now: datetime) -> tuple[int, int]:
     start, end = business_day_bounds(business_date(now))
     amount, count = session.execute(
-        select(func.coalesce(func.sum(PaymentTransfer.amount_minor), 0), func.count()).where(
-            PaymentTransfer.customer_id == customer_id,
-            PaymentTransfer.created_at >= start,
-            PaymentTransfer.created_at < end,
-            PaymentTransfer.status.in_(_COUNTED),
-        )
+        _USED_TODAY, {"customer_id": customer_id, "start": start, "end": end}
     ).one()
     return int(amount), int(count)
 

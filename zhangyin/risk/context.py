@@ -33,6 +33,9 @@ class RiskContext:
     last_password_change_at: datetime | None = None
     last_phone_change_at: datetime | None = None
     last_login_at: datetime | None = None
+    #: The payee's ledger account when the caller already found `payee_account_number`
+    #: in this bank (risk then reads its statement without looking the number up again).
+    payee_account_id: int | None = None
 
 
 @dataclass(frozen=True)

@@ -364,12 +364,32 @@ def payee_ledger_facts(
         return None, None
     if not ledger.is_valid_account_number(number):
         return False, None
+    page = _payee_statement(session, ctx.payee_account_id, number)
+    if page is None:
+        return False, None
+    return True, ledger_facts(page.lines, ctx.occurred_at, page.account.created_at)
+
+
+def _payee_statement(
+    session: Session, account_id: int | None, number: str
+) -> ledger.StatementPage | None:
+    """The newest 50 statement lines of the account numbered `number` (None: not ours).
+
+    With the account's id from the caller this is one read of the account and one of
+    its postings; the number is still checked against the account read.
+    """
+    if account_id is not None:
+        try:
+            page = ledger.statement(session, account_id, limit=50)
+        except AccountNotFound:
+            page = None
+        if page is not None and page.account.number == number:
+            return page
     try:
         account = ledger.get_account_by_number(session, number)
     except AccountNotFound:
-        return False, None
-    page = ledger.statement(session, account.id, limit=50)
-    return True, ledger_facts(page.lines, ctx.occurred_at, account.created_at)
+        return None
+    return ledger.statement(session, account.id, limit=50)
 
 
 def load_rules(session: Session) -> list[LiveRule]:
