@@ -24,8 +24,18 @@ def get_language(request: Request) -> str:
     return pick_language(request.headers.get("accept-language"))
 
 
-DbDep = Annotated[Database, Depends(get_db)]
-LanguageDep = Annotated[str, Depends(get_language)]
+async def _db_dependency(request: Request) -> Database:
+    """Async on purpose: no I/O, so FastAPI runs it on the event loop, not in a threadpool hop."""
+    return get_db(request)
+
+
+async def _language_dependency(request: Request) -> str:
+    """Async on purpose, as `_db_dependency`."""
+    return get_language(request)
+
+
+DbDep = Annotated[Database, Depends(_db_dependency)]
+LanguageDep = Annotated[str, Depends(_language_dependency)]
 IdempotencyKey = Annotated[
     str | None,
     Header(

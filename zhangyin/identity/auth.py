@@ -149,8 +149,18 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-PolicyDep = Annotated[IdentityPolicy, Depends(get_policy)]
-LimiterDep = Annotated[RateLimiter, Depends(get_limiter)]
+async def _policy_dependency(request: Request) -> IdentityPolicy:
+    """Async on purpose: no I/O, so FastAPI runs it on the event loop, not in a threadpool hop."""
+    return get_policy(request)
+
+
+async def _limiter_dependency(request: Request) -> RateLimiter:
+    """Async on purpose, as `_policy_dependency` (building the client connects nowhere)."""
+    return get_limiter(request)
+
+
+PolicyDep = Annotated[IdentityPolicy, Depends(_policy_dependency)]
+LimiterDep = Annotated[RateLimiter, Depends(_limiter_dependency)]
 
 
 def access_token_for(request: Request, grant: service.SessionGrant) -> tuple[str, int]:
