@@ -272,7 +272,13 @@ def test_per_transaction_limit_says_the_limit_and_what_is_left(
     assert balance(db, b.account_id) == 5_000
 
 
-def test_daily_amount_and_count_limits(client: TestClient, db: Database) -> None:
+def test_daily_amount_and_count_limits(
+    client: TestClient, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One moment for every payment: "today" is the Beijing day, which ends at 16:00 UTC,
+    # and a day that ended mid-test started the counts again.
+    frozen = utcnow()
+    monkeypatch.setattr(service, "utcnow", lambda: frozen)
     a = customer(client, db)
     b = customer(client, db, "李四", deposit=None)
     lower_limits(db, a, daily_amount_minor=10_000, daily_count=3)
