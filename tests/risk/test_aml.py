@@ -6,6 +6,7 @@ import csv
 import io
 from datetime import date, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from tests.risk.factories import assess, ctx, report_outcome
@@ -166,10 +167,14 @@ def test_a_day_generated_by_another_worker_is_not_generated_again(db: Database) 
     assert len(db.run(lambda s: aml.list_reports(s, day=DAY))) == 1
 
 
-def test_the_periodic_loop_runs_the_aml_job(db: Database) -> None:
+def test_the_periodic_loop_runs_the_aml_job(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     from zhangyin.risk.jobs import run_risk_jobs
 
-    large(db, business_date(utcnow()) - timedelta(days=3), "recent")
+    # One moment for both passes: a Beijing day that ended between them (16:00 UTC) was a
+    # new day due, and the second pass generated it.
+    frozen = utcnow()
+    monkeypatch.setattr(aml, "utcnow", lambda: frozen)
+    large(db, business_date(frozen) - timedelta(days=3), "recent")
     assert run_risk_jobs(db) == {"aml_days_generated": aml.CATCH_UP_DAYS}
     assert run_risk_jobs(db) == {"aml_days_generated": 0}
     assert "recent" in {r.customer_id for r in db.run(lambda s: aml.list_reports(s))}
