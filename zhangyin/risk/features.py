@@ -464,37 +464,58 @@ def _events_query(entities: tuple[str, ...]) -> Any:
                     func.count(),
                 ).group_by(banded.c.entity, banded.c.band)
             )
+        if "payee" in entities:
+            parts.append(_payee_facts())
         query = parts[0] if len(parts) == 1 else _union_all(*parts)
         _QUERIES[entities] = query
     return query
 
 
-_PAYEE_FACTS = select(
-    select(func.min(RiskDecision.occurred_us))
-    .where(
-        RiskDecision.customer_id == bindparam("customer"),
-        RiskDecision.payee_account_number == bindparam("payee"),
-        RiskDecision.status == "completed",
-        RiskDecision.occurred_us <= bindparam("now_us"),
+#: The `entity` of the row carrying the payee facts (entity indexes stop below it).
+_PAYEE_FACTS_ROW = len(ENTITIES)
+
+
+def _payee_facts() -> Any:
+    """The payee facts as one row of the events query (no round trip of their own).
+
+    Columns as the other rows: when this customer first completed a payment to the
+    payee (in `occurred_us`), frauds confirmed against the payee in 30 days (in
+    `amount_minor`) and in 7 days (in `n`).
+    """
+    d = RiskDecision
+
+    def frauds_since(name: str) -> Any:
+        return (
+            select(func.count())
+            .where(
+                d.payee_account_number == bindparam("key_payee"),
+                d.fraud_label.is_(True),
+                d.labeled_at > bindparam(name, type_=UTCDateTime()),
+                d.labeled_at <= bindparam("now_at", type_=UTCDateTime()),
+            )
+            .scalar_subquery()
+        )
+
+    known = (
+        select(func.min(d.occurred_us))
+        .where(
+            d.customer_id == bindparam("key_customer"),
+            d.payee_account_number == bindparam("key_payee"),
+            d.status == "completed",
+            d.occurred_us <= bindparam("now"),
+        )
+        .scalar_subquery()
     )
-    .scalar_subquery(),
-    select(func.count())
-    .where(
-        RiskDecision.payee_account_number == bindparam("payee"),
-        RiskDecision.fraud_label.is_(True),
-        RiskDecision.labeled_at > bindparam("month_ago", type_=UTCDateTime()),
-        RiskDecision.labeled_at <= bindparam("now", type_=UTCDateTime()),
+    return select(
+        literal(_PAYEE_FACTS_ROW),
+        # BigInteger, as the other rows' columns (a count is an integer in PostgreSQL).
+        cast(known, BigInteger),
+        cast(frauds_since("month_ago"), BigInteger),
+        null(),
+        null(),
+        null(),
+        cast(frauds_since("week_ago"), BigInteger),
     )
-    .scalar_subquery(),
-    select(func.count())
-    .where(
-        RiskDecision.payee_account_number == bindparam("payee"),
-        RiskDecision.fraud_label.is_(True),
-        RiskDecision.labeled_at > bindparam("week_ago", type_=UTCDateTime()),
-        RiskDecision.labeled_at <= bindparam("now", type_=UTCDateTime()),
-    )
-    .scalar_subquery(),
-)
 
 
 class DatabaseEventStore:
@@ -516,7 +537,18 @@ class DatabaseEventStore:
         bands: dict[str, list[tuple[int, int]]] = {
             e: [(0, 0)] * len(WINDOWS) for e in entities if e in _SUMMED
         }
+        known_us: int | None = None
+        reports = recent = 0
+        payee = ctx.payee_account_number
+        if payee:
+            now = ctx.occurred_at
+            params.update(
+                now_at=now, month_ago=now - timedelta(days=30), week_ago=now - timedelta(days=7)
+            )
         for row in connection.execute(_events_query(entities), params).all():
+            if row[0] == _PAYEE_FACTS_ROW:
+                known_us, reports, recent = row[1], row[2], row[6]
+                continue
             entity = entities[row[0]]
             if row[6] is None:
                 found[entity].append(PastEvent(row[1], row[2], row[3], row[4], row[5] or ""))
@@ -531,22 +563,6 @@ class DatabaseEventStore:
             for window, (n, amount) in zip(WINDOWS, counted, strict=True):
                 count, total = count + n, total + amount
                 totals[entity][window] = (count, total)
-        known_us: int | None = None
-        reports = recent = 0
-        payee = ctx.payee_account_number
-        if payee:
-            now = ctx.occurred_at
-            known_us, reports, recent = connection.execute(
-                _PAYEE_FACTS,
-                {
-                    "customer": ctx.customer_id,
-                    "payee": payee,
-                    "now_us": now_us,
-                    "month_ago": now - timedelta(days=30),
-                    "week_ago": now - timedelta(days=7),
-                    "now": now,
-                },
-            ).one()
         return History(found, known_us, int(reports or 0), int(recent or 0), totals)
 
     def record(self, session: Session, decision: RiskDecision) -> None:
