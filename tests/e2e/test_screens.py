@@ -175,6 +175,19 @@ def test_no_serious_accessibility_violations_on_the_main_screens(
     assert problems == {}, json.dumps(problems, ensure_ascii=False, indent=1)
 
 
+#: True once the service worker controls the page and its cache holds every app file the
+#: page has loaded (it stores assets after answering, so they land a moment later).
+SHELL_CACHED = """async () => {
+  if (!navigator.serviceWorker.controller) return false
+  const loaded = performance
+    .getEntriesByType('resource')
+    .map((entry) => new URL(entry.name))
+    .filter((url) => url.origin === location.origin && url.pathname.startsWith('/app/assets/'))
+  const hits = await Promise.all(loaded.map((url) => caches.match(url.pathname)))
+  return hits.every(Boolean)
+}"""
+
+
 def test_the_shell_loads_offline_with_a_clear_banner(server: str, new_context: Any) -> None:
     context = new_context()
     page = context.new_page()
@@ -184,7 +197,9 @@ def test_the_shell_loads_offline_with_a_clear_banner(server: str, new_context: A
     page.goto("/app/transfer")  # visited once online: its code is in the service worker's cache
     page.get_by_test_id("limits").wait_for()
     page.goto("/app/welcome")
-    page.wait_for_timeout(1000)
+    # Offline, the reload is served by the service worker: wait until it controls the page
+    # and has stored every app file this page loaded (a fixed second was short when slow).
+    page.wait_for_function(SHELL_CACHED)
     context.set_offline(True)
     page.reload()
     page.get_by_test_id("offline-banner").wait_for()
