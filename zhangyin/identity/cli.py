@@ -1,18 +1,17 @@
-"""`python -m zhangyin identity ...`: console staff, unlocking customers, rotating data keys."""
+"""`python -m zhangyin identity ...`: console staff, customer unlock, moving data to new keys."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 import typer
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from zhangyin.config import get_settings
 from zhangyin.db import Database
 
 identity_app = typer.Typer(
-    help="Identity: console staff, customer unlock, data-key rotation.", no_args_is_help=True
+    help="Identity: console staff, customer unlock, re-keying personal data.", no_args_is_help=True
 )
 
 
@@ -87,29 +86,47 @@ def staff_totp(username: Annotated[str, typer.Argument(help="The staff member's 
     typer.echo(uri)
 
 
-@identity_app.command("rotate-keys")
-def rotate_keys() -> None:
-    """Re-encrypt ID numbers and TOTP secrets under the newest ZHANGYIN_DATA_KEYS version."""
+@identity_app.command(
+    help=(
+        "Move all personal data to the current keys, after the secret key or the data keys "
+        "rotated.\n\n"
+        "Re-encrypts every ID number and TOTP secret (customers and staff) under the current "
+        "data key, and recomputes every ID-number blind index with the current secret key. "
+        "Runs in batches of one transaction each: safe to interrupt and to run again (rows "
+        "already current are left alone). Prints what it changed.\n\n"
+        "Exit 0: every value is under the current keys, and ZHANGYIN_PREVIOUS_SECRET_KEYS (and "
+        "older ZHANGYIN_DATA_KEYS versions) may be removed. Exit 1: some rows open under no "
+        "configured key, or two customers share an ID number; they are listed and left as "
+        "they were: keep the previous keys. See docs/security.md, 'Rotating the secret key'."
+    )
+)
+def rekey(
+    batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="Rows per transaction")] = 500,
+) -> None:
     from zhangyin import pii
-    from zhangyin.identity.models import Customer, Staff
-    from zhangyin.identity.service import ID_CONTEXT, TOTP_CONTEXT
-    from zhangyin.identity.staff import STAFF_TOTP_CONTEXT
+    from zhangyin.identity.rekey import run_rekey
 
     ring = pii.keyring()
+    counts = run_rekey(_database(), ring, batch_size)
+    typer.echo(
+        f"customers checked: {counts.customers}; ID numbers re-encrypted: {counts.id_numbers}; "
+        f"ID-number indexes recomputed: {counts.id_indexes}"
+    )
+    typer.echo(
+        f"staff checked: {counts.staff}; TOTP secrets re-encrypted (customers and staff): "
+        f"{counts.totp_secrets}; current data key v{ring.current_version}"
+    )
+    for problem in counts.unreadable:
+        typer.echo(f"unreadable under every configured key: {problem}", err=True)
+    for problem in counts.conflicts:
+        typer.echo(f"not reindexed: {problem}", err=True)
+    if counts.unreadable or counts.conflicts:
+        typer.echo("keep the previous keys until these rows are resolved", err=True)
+        raise typer.Exit(1)
+    typer.echo("all personal data is under the current keys; previous secret keys may be removed")
 
-    def work(session: Session) -> int:
-        changed = 0
-        for customer in session.scalars(select(Customer).with_for_update()):
-            if ring.needs_rotation(customer.id_number_enc):
-                customer.id_number_enc = ring.rotate(customer.id_number_enc, ID_CONTEXT)
-                changed += 1
-            if customer.totp_secret_enc and ring.needs_rotation(customer.totp_secret_enc):
-                customer.totp_secret_enc = ring.rotate(customer.totp_secret_enc, TOTP_CONTEXT)
-                changed += 1
-        for member in session.scalars(select(Staff).with_for_update()):
-            if member.totp_secret_enc and ring.needs_rotation(member.totp_secret_enc):
-                member.totp_secret_enc = ring.rotate(member.totp_secret_enc, STAFF_TOTP_CONTEXT)
-                changed += 1
-        return changed
 
-    typer.echo(f"re-encrypted {_database().run(work)} values under key v{ring.current_version}")
+@identity_app.command("rotate-keys", hidden=True)
+def rotate_keys() -> None:
+    """Former name of `rekey`."""
+    rekey(batch_size=500)

@@ -331,8 +331,15 @@ def _new_id() -> str:
 
 
 def _code_hash(phone: str, purpose: str, code: str) -> str:
-    key = pii.keyring().index_key
-    return hmac.new(key, f"sms\x00{phone}\x00{purpose}\x00{code}".encode(), "sha256").hexdigest()
+    """The keyed hash stored for a code (current secret key)."""
+    return pii.blind_index(f"{phone}\x00{purpose}\x00{code}", "sms")
+
+
+def _code_matches(code_hash: str, phone: str, purpose: str, code: str) -> bool:
+    """True when `code` is the code hashed, under the current or a previous secret key: a
+    code sent just before the secret key rotated still works after the restart."""
+    candidates = pii.blind_indexes(f"{phone}\x00{purpose}\x00{code}", "sms")
+    return any([hmac.compare_digest(code_hash, candidate) for candidate in candidates])
 
 
 def _customer(session: Session, customer_id: str, *, lock: bool = False) -> Customer:
@@ -444,7 +451,7 @@ def _consume_code(
     if row is None:
         return False
     row.attempts += 1
-    if not hmac.compare_digest(row.code_hash, _code_hash(phone, purpose.value, code)):
+    if not _code_matches(row.code_hash, phone, purpose.value, code):
         return False
     row.consumed_at = utcnow()
     return True
@@ -585,9 +592,12 @@ def _new_person(
     already registered (refused without saying which, so the answer reveals nothing)."""
     check_phone(phone)
     number, born = check_id_number(id_number)
-    index = pii.blind_index(number, ID_CONTEXT)
+    # Any index the number may be stored under: mid-rotation, older rows carry the previous key's.
+    indexes = pii.blind_indexes(number, ID_CONTEXT)
     taken = session.scalar(
-        select(Customer.id).where((Customer.phone == phone) | (Customer.id_number_index == index))
+        select(Customer.id)
+        .where((Customer.phone == phone) | Customer.id_number_index.in_(indexes))
+        .limit(1)
     )
     if taken is not None:
         raise RegistrationRefused()
@@ -599,7 +609,7 @@ def _new_person(
         phone=phone,
         name=name,
         id_number_enc=pii.encrypt(number, ID_CONTEXT),
-        id_number_index=index,
+        id_number_index=indexes[0],
         id_number_masked=pii.mask_id_number(number),
         birth_date=born.isoformat(),
         kyc_level=kyc_level.value,
@@ -723,8 +733,12 @@ def reset_password(
         session, phone, SmsPurpose.RESET_PASSWORD, sms_code, counters=counters, policy=policy
     )
     customer = _by_phone(session, phone)
-    index = pii.blind_index(id_number.strip().upper(), ID_CONTEXT)
-    if not ok or customer is None or not hmac.compare_digest(customer.id_number_index, index):
+    indexes = pii.blind_indexes(id_number.strip().upper(), ID_CONTEXT)
+    if (
+        not ok
+        or customer is None
+        or not any([hmac.compare_digest(customer.id_number_index, i) for i in indexes])
+    ):
         raise CodeInvalid()
     now = utcnow()
     customer.password_hash = passwords.hash_password(new_password)
