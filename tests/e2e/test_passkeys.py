@@ -13,12 +13,12 @@ import pytest
 
 from tests.e2e.helpers import (
     add_passkey_in_app,
+    localhost_phone,
     logout_in_app,
-    on_localhost,
     register_in_app,
     virtual_authenticator,
 )
-from tests.e2e.support import PHONE_VIEWPORT, last_sms_id
+from tests.e2e.support import last_sms_id
 
 
 @pytest.fixture
@@ -27,16 +27,7 @@ def localhost_page(browser: Any, server: str) -> Iterator[Callable[[], Any]]:
     contexts: list[Any] = []
 
     def make() -> Any:
-        context = browser.new_context(
-            base_url=on_localhost(server),
-            viewport=PHONE_VIEWPORT,
-            device_scale_factor=2,
-            is_mobile=True,
-            has_touch=True,
-            locale="zh-CN",
-            timezone_id="Asia/Shanghai",
-        )
-        context.set_default_timeout(15_000)
+        context = localhost_phone(browser, server)
         contexts.append(context)
         return context.new_page()
 
