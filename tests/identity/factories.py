@@ -81,6 +81,12 @@ def last_code(db: Database, phone: str) -> str:
     raise AssertionError(f"no code sent to {phone}")
 
 
+def wrong_code(right: str) -> str:
+    """A six-digit code that is not `right` (a fixed "000000" is the real code one time
+    in a million)."""
+    return f"{(int(right) + 1) % 1_000_000:06d}"
+
+
 @dataclass
 class Customer:
     customer_id: str

@@ -15,6 +15,7 @@ from tests.identity.factories import (
     messages,
     random_phone,
     register,
+    wrong_code,
 )
 from zhangyin.clock import utcnow
 from zhangyin.db import Database
@@ -63,7 +64,10 @@ def test_new_device_needs_the_sms_code_then_becomes_trusted(
 
     wrong = client.post(
         "/v1/sessions/second-factor",
-        json={"challenge_id": problem["challenge_id"], "sms_code": "000000"},
+        json={
+            "challenge_id": problem["challenge_id"],
+            "sms_code": wrong_code(last_code(db, customer.phone)),
+        },
     )
     assert wrong.status_code == 401 and wrong.json()["code"] == "second_factor_failed"
     devices = client.get("/v1/me/devices", headers=customer.headers).json()
@@ -89,6 +93,9 @@ def test_second_factor_code_is_single_use(client: TestClient, db: Database) -> N
     replay = client.post("/v1/sessions/second-factor", json=body)
     assert replay.status_code == 401 and replay.json()["code"] == "second_factor_failed"
     other = _login(client, customer.phone, customer.password, device_id()).json()
+    if last_code(db, customer.phone) == code:  # the new code repeats the old one (1 in 10^6)
+        other = _login(client, customer.phone, customer.password, device_id()).json()
+    assert last_code(db, customer.phone) != code
     cross = client.post(
         "/v1/sessions/second-factor", json={"challenge_id": other["challenge_id"], "sms_code": code}
     )
@@ -153,7 +160,8 @@ def test_wrong_second_factor_codes_count_towards_the_lockout(
     customer = register(client, db, login=False)
     for _ in range(3):
         challenge = _login(client, customer.phone, PASSWORD, device_id()).json()
-        body = {"challenge_id": challenge["challenge_id"], "sms_code": "000000"}
+        code = wrong_code(last_code(db, customer.phone))
+        body = {"challenge_id": challenge["challenge_id"], "sms_code": code}
         assert client.post("/v1/sessions/second-factor", json=body).status_code == 401
     assert _login(client, customer.phone, PASSWORD, customer.device_id).status_code == 401
 

@@ -8,7 +8,7 @@ import pyotp
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.identity.factories import device_id, last_code, register, row_counts
+from tests.identity.factories import device_id, last_code, register, row_counts, wrong_code
 from zhangyin.clock import utcnow
 from zhangyin.db import Database
 from zhangyin.identity import service
@@ -41,7 +41,7 @@ def test_closure_needs_step_up_closes_accounts_and_anonymises(
     challenge_id = started.json()["challenge_id"]
     wrong = client.post(
         "/v1/me/closure",
-        json={"challenge_id": challenge_id, "sms_code": "000000"},
+        json={"challenge_id": challenge_id, "sms_code": wrong_code(last_code(db, customer.phone))},
         headers=customer.headers,
     )
     assert wrong.status_code == 403 and wrong.json()["code"] == "step_up_invalid"
