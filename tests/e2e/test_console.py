@@ -200,6 +200,17 @@ def test_customer_360_shows_money_and_links_a_risk_event_to_its_case(
     expect(analyst.locator("[data-test=transfers]")).to_contain_text("¥6,000.00")
     expect(analyst.locator("[data-test=risk-events]")).to_contain_text("¥6,000.00")
 
+    # Every case of this customer, decided ones too, from the 360.
+    analyst.click("[data-test=risk-all-cases]")
+    expect(analyst).to_have_url(re.compile(r"/console/risk\?customer_id="))
+    expect(analyst.locator("[data-test=risk-customer-filter]")).to_be_visible()
+    expect(analyst.locator("[data-test=risk-cases] tbody tr")).to_have_count(1)
+    expect(analyst.locator("[data-test=risk-cases]")).to_contain_text(payee.name)
+    analyst.click("[data-test=nav-customers]")
+    analyst.fill("input[name=customer-search]", payer.account_number)
+    analyst.keyboard.press("Enter")
+    analyst.locator("[data-test=customer-hits] tbody tr").first.click()
+
     analyst.locator("[data-test=risk-event-case]").first.click()
     expect(analyst).to_have_url(re.compile(r"/console/risk/cases/[0-9a-f-]{36}$"))
     case_url = analyst.url

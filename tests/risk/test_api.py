@@ -228,6 +228,29 @@ def test_analyst_approves_a_held_transfer_through_the_console(
     assert missing.status_code == 404
 
 
+def test_cases_are_listed_for_one_customer(client: TestClient, db: Database) -> None:
+    analyst = staff_headers(client, db, ["risk_analyst"])
+    held = ctx(
+        amount_minor=300_000,
+        device_first_seen_at=NOON - timedelta(hours=1),
+        last_phone_change_at=NOON - timedelta(hours=2),
+    )
+    decision = assess(db, held)
+    db.run(
+        lambda s: service.record_outcome(s, decision.decision_id, reference="p-2", status="held")
+    )
+
+    def listed(query: str) -> list[str]:
+        found = client.get(f"/v1/console/risk/cases?{query}", headers=analyst)
+        assert found.status_code == 200, found.text
+        return [c["decision_id"] for c in found.json()]
+
+    assert listed(f"customer_id={held.customer_id}") == [decision.decision_id]
+    assert listed("customer_id=someone-else") == []
+    too_long = client.get(f"/v1/console/risk/cases?customer_id={'x' * 65}", headers=analyst)
+    assert too_long.status_code == 422
+
+
 def test_watch_list_entries_are_added_screened_and_removed(
     client: TestClient, db: Database
 ) -> None:

@@ -160,8 +160,10 @@ def list_cases(
     kind: Annotated[
         str | None, Query(pattern="^(hold|customer_report|incoming_watchlist)$")
     ] = None,
+    customer_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
 ) -> list[CaseOut]:
-    return [CaseOut.of(c) for c in db.run(lambda s: cases.list_cases(s, status=status, kind=kind))]
+    found = db.run(lambda s: cases.list_cases(s, status=status, kind=kind, customer_id=customer_id))
+    return [CaseOut.of(c) for c in found]
 
 
 @router.get(

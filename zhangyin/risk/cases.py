@@ -152,13 +152,20 @@ def get_case(session: Session, case_id: str) -> CaseView:
 
 
 def list_cases(
-    session: Session, *, status: str | None = None, kind: str | None = None, limit: int = 100
+    session: Session,
+    *,
+    status: str | None = None,
+    kind: str | None = None,
+    customer_id: str | None = None,
+    limit: int = 100,
 ) -> list[CaseView]:
     query = select(RiskCase).order_by(RiskCase.opened_at.desc(), RiskCase.id).limit(limit)
     if status:
         query = query.where(RiskCase.status == status)
     if kind:
         query = query.where(RiskCase.kind == kind)
+    if customer_id:
+        query = query.where(RiskCase.customer_id == customer_id)
     return [_view(r) for r in session.scalars(query).all()]
 
 
