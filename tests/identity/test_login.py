@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from fastapi.testclient import TestClient
 from sqlalchemy import update
+from stdnum.cn import ric
 
 from tests.identity.factories import (
     PASSWORD,
@@ -224,9 +225,10 @@ def test_sms_code_login_works_only_on_a_trusted_device(client: TestClient, db: D
 
 
 def _another_id_number(id_number: str) -> str:
-    """The same person's number with another sequence digit: never equal to it."""
-    sequence = id_number[-2]
-    return id_number[:-2] + ("1" if sequence != "1" else "2") + id_number[-1]
+    """A valid ID number that is not `id_number`: another sequence digit, its own check digit
+    (so the reset is refused for not matching, not for a malformed number)."""
+    body = id_number[:-2] + ("1" if id_number[-2] != "1" else "2")
+    return body + ric.calc_check_digit(body)
 
 
 def test_password_reset_needs_code_and_id_and_ends_every_session(
@@ -246,7 +248,8 @@ def test_password_reset_needs_code_and_id_and_ends_every_session(
             "new_password": "NewPass2026x",
         },
     )
-    assert wrong_id.status_code == 422
+    assert wrong_id.status_code == 422, wrong_id.text
+    assert wrong_id.json()["code"] == "code_invalid"
     client.post("/v1/sms-codes", json={"phone": customer.phone, "purpose": "reset_password"})
     reset = client.post(
         "/v1/password-resets",

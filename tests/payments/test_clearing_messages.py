@@ -31,6 +31,17 @@ def test_pacs008_round_trip() -> None:
     assert clearing.read_pacs008(xml) == [TRANSFER]
 
 
+def test_pacs008_without_a_settlement_date_settles_on_the_banks_business_day(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    xml = clearing.build_pacs008(TRANSFER).replace("<IntrBkSttlmDt>2026-11-23</IntrBkSttlmDt>", "")
+    assert "IntrBkSttlmDt" not in xml
+    # 16:30 UTC on the 23rd is already the 24th in Beijing, whatever the host's date says.
+    monkeypatch.setattr(clearing, "utcnow", lambda: datetime(2026, 11, 23, 16, 30, tzinfo=UTC))
+    [read] = clearing.read_pacs008(xml)
+    assert read.settlement_date == date(2026, 11, 24)
+
+
 def test_pacs002_and_pacs004_round_trip() -> None:
     report = clearing.StatusReport(
         "m2", TRANSFER.message_id, TRANSFER.transaction_id, "RJCT", "AC01"

@@ -34,6 +34,7 @@ from xsdata.formats.dataclass.serializers import XmlSerializer
 from xsdata.formats.dataclass.serializers.config import SerializerConfig
 from xsdata.models.datatype import XmlDate, XmlDateTime
 
+from zhangyin.clock import business_date, utcnow
 from zhangyin.money import CURRENCY_EXPONENTS
 
 PACS008 = "pacs.008.001.08"
@@ -217,7 +218,8 @@ def read_pacs008(xml: str) -> list[CreditTransfer]:
                 transaction_id=tx.pmt_id.tx_id or tx.pmt_id.end_to_end_id,
                 amount_minor=_minor(tx.intr_bk_sttlm_amt.value, currency),
                 currency=currency,
-                settlement_date=settlement.to_date() if settlement else date.today(),
+                # No settlement date in the message: the bank's business day, not the host's date.
+                settlement_date=settlement.to_date() if settlement else business_date(utcnow()),
                 debtor_bank=tx.dbtr_agt.fin_instn_id.bicfi or "",
                 debtor_account=tx.dbtr_acct.id.othr.id if tx.dbtr_acct else "",
                 debtor_name=tx.dbtr.nm or "",
