@@ -27,7 +27,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from prometheus_client import Counter, Histogram
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, inspect, select
 from sqlalchemy.orm import Session
 
 from zhangyin.clock import utcnow
@@ -479,12 +479,48 @@ def assess(session: Session, ctx: RiskContext) -> RiskDecision:
             row.reasons = [*row.reasons, FAILSAFE_REASONS[outcome].__dict__]
             if outcome == "hold":
                 cases.open_hold_case(session, row, [])
-    row.latency_ms = round(elapsed * 1000, 3)
+    _write_latency_later(session, row, round(elapsed * 1000, 3))
     _keep(session, row)
     engine.store.record(session, row)
     DECISIONS.labels(row.outcome).inc()
     DECISION_SECONDS.observe(elapsed)
     return to_decision(row)
+
+
+def _write_latency_later(session: Session, row: DecisionRow, latency_ms: float) -> None:
+    """Write the decision's latency with the row's next change, not in an UPDATE of its own.
+
+    The row is inserted before its latency is known (the clock stops after the insert).
+    The caller records the outcome on the same row moments later (`record_outcome`):
+    the latency goes out in that UPDATE, or when the transaction commits if none comes.
+    """
+    session.info.setdefault("risk_pending_latency", {})[row.id] = (row, latency_ms)
+
+
+@event.listens_for(Session, "before_flush")
+def _latency_with_other_changes(session: Session, _context: Any, _instances: Any) -> None:
+    pending: dict[str, tuple[DecisionRow, float]] | None = session.info.get("risk_pending_latency")
+    if not pending:
+        return
+    for decision_id, (row, latency_ms) in list(pending.items()):
+        if inspect(row).modified:  # updated in this flush anyway
+            row.latency_ms = latency_ms
+            del pending[decision_id]
+
+
+@event.listens_for(Session, "before_commit")
+def _latency_before_commit(session: Session) -> None:
+    pending: dict[str, tuple[DecisionRow, float]] | None = session.info.pop(
+        "risk_pending_latency", None
+    )
+    for row, latency_ms in (pending or {}).values():
+        if inspect(row).persistent:  # not rolled back with a savepoint meanwhile
+            row.latency_ms = latency_ms
+
+
+@event.listens_for(Session, "after_rollback")
+def _drop_pending_latency(session: Session) -> None:
+    session.info.pop("risk_pending_latency", None)
 
 
 def _keep(session: Session, row: DecisionRow) -> None:
