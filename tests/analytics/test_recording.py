@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import event, select
 
+from tests.analytics.factories import at
 from tests.identity.factories import register
 from zhangyin.analytics import service
 from zhangyin.analytics.demo import generate
@@ -59,3 +62,36 @@ def test_demo_history_has_salary_days_churn_counter_and_a_little_fraud() -> None
     last_month = logins & (cols["day"] > cols["day"].max() - 30)
     registered = cols["event_type"] == "register"
     assert len(set(cols["customer_hash"][last_month])) < len(set(cols["customer_hash"][registered]))
+
+
+def test_a_batch_is_stored_in_one_statement_skipping_ids_already_stored(db: Database) -> None:
+    def record(uid: str) -> service.EventRecord:
+        return service.EventRecord(
+            event_uid=uid, occurred_at=at(0), event_type="login", source="server"
+        )
+
+    tag = uuid.uuid4().hex
+    stored, new = f"{tag}-stored", f"{tag}-new"
+    assert db.run(lambda s: service.record_events(s, [record(stored)])) == service.Recorded(1, 0)
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        recorded = db.run(
+            lambda s: service.record_events(s, [record(stored), record(new), record(new)])
+        )
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert recorded == service.Recorded(accepted=1, duplicates=2)
+    assert len([s for s in statements if "analytics_events" in s]) == 1, statements
+    uids = db.run(
+        lambda s: sorted(
+            s.scalars(
+                select(AnalyticsEvent.event_uid).where(AnalyticsEvent.event_uid.in_([stored, new]))
+            )
+        )
+    )
+    assert uids == sorted([stored, new])

@@ -19,6 +19,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from zhangyin.analytics import metrics
@@ -103,21 +105,25 @@ class Recorded:
 
 
 def record_events(session: Session, records: list[EventRecord]) -> Recorded:
-    """Store events once each: a retried batch (same event ids) stores nothing twice."""
+    """Store events once each: a retried batch (same event ids) stores nothing twice.
+
+    One statement: the unique event id skips what is already stored (also a concurrent
+    delivery of the same events), instead of a read of the ids and then an insert.
+    """
     if not records:
         return Recorded(0, 0)
-    uids = {r.event_uid for r in records}
-    seen = set(
-        session.scalars(select(AnalyticsEvent.event_uid).where(AnalyticsEvent.event_uid.in_(uids)))
-    )
     fresh: dict[str, EventRecord] = {}
     for r in records:
-        if r.event_uid not in seen and r.event_uid not in fresh:
-            fresh[r.event_uid] = r
+        fresh.setdefault(r.event_uid, r)
     now = utcnow()
-    if fresh:
-        session.execute(insert(AnalyticsEvent), [r.row(now) for r in fresh.values()])
-    return Recorded(len(fresh), len(records) - len(fresh))
+    postgres = session.get_bind().dialect.name == "postgresql"
+    stored = session.scalars(
+        (pg_insert if postgres else sqlite_insert)(AnalyticsEvent)
+        .on_conflict_do_nothing()
+        .returning(AnalyticsEvent.event_uid),
+        [r.row(now) for r in fresh.values()],
+    ).all()
+    return Recorded(len(stored), len(records) - len(stored))
 
 
 def count_events(session: Session) -> int:
