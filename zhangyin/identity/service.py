@@ -24,7 +24,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import pyotp
-from sqlalchemy import select, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.orm import Session
 from stdnum.cn import ric, uscc
 
@@ -1497,16 +1497,30 @@ def _level_limits(session: Session, level: str) -> KycLimit:
     return row
 
 
-def customer_limits(session: Session, customer_id: str) -> CustomerLimits:
-    # One statement for the customer and their KYC level's limits (a payment's hot path).
-    found = session.execute(
-        select(Customer, KycLimit)
+def customer_limits(
+    session: Session, customer_id: str, device_id: str | None = None
+) -> CustomerLimits:
+    """The customer's effective limits, in one statement (a payment's hot path).
+
+    With `device_id`, the same statement also reads the customer's device, which then
+    stays in the session for `risk_profile`: a payment reads neither twice.
+    """
+    query = (
+        select(Customer, KycLimit, Device)
         .outerjoin(KycLimit, KycLimit.level == Customer.kyc_level)
-        .where(Customer.id == customer_id, Customer.status == CustomerStatus.ACTIVE.value)
+        .outerjoin(Device, and_(Device.id == device_id, Device.customer_id == Customer.id))
+        if device_id
+        else select(Customer, KycLimit).outerjoin(KycLimit, KycLimit.level == Customer.kyc_level)
+    )
+    found = session.execute(
+        query.where(Customer.id == customer_id, Customer.status == CustomerStatus.ACTIVE.value)
     ).one_or_none()
     if found is None:
         raise CustomerNotFound()
-    customer, level = found
+    customer, level = found[0], found[1]
+    if device_id:
+        # Found or not (None): either way risk_profile needs no statement of its own.
+        session.info.setdefault("identity_devices", {})[customer_id, device_id] = found[2]
     if level is None:
         raise RuntimeError(f"no limits configured for KYC level {customer.kyc_level}")
     _remember(session, customer)
@@ -1574,13 +1588,15 @@ def risk_profile(session: Session, customer_id: str, device_id: str | None) -> R
         if known is not None and known.status == CustomerStatus.ACTIVE.value
         else _customer(session, customer_id)
     )
-    device = (
-        session.scalar(
+    devices: dict[tuple[str, str], Device | None] = session.info.get("identity_devices", {})
+    if not device_id:
+        device = None
+    elif (customer_id, device_id) in devices:
+        device = devices[customer_id, device_id]  # read with the customer by `customer_limits`
+    else:
+        device = session.scalar(
             select(Device).where(Device.id == device_id, Device.customer_id == customer_id)
         )
-        if device_id
-        else None
-    )
     return RiskProfile(
         customer_id=customer.id,
         customer_since=customer.created_at,

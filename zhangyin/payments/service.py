@@ -236,8 +236,13 @@ def _same_name(a: str, b: str) -> bool:
 # -------------------------------------------------------------- identity, risk
 
 
-def _customer_limits(session: Session, customer_id: str) -> tuple[Limits, Limits]:
-    """(effective, bank default) limits: by KYC level, lowered by the customer's own choice."""
+def _customer_limits(
+    session: Session, customer_id: str, device_id: str | None = None
+) -> tuple[Limits, Limits]:
+    """(effective, bank default) limits: by KYC level, lowered by the customer's own choice.
+
+    `device_id`: the caller's device, read in the same statement for the risk profile.
+    """
     try:
         from zhangyin.identity import service as identity
     except ImportError:
@@ -245,7 +250,7 @@ def _customer_limits(session: Session, customer_id: str) -> tuple[Limits, Limits
             DEFAULT_PER_TRANSACTION_MINOR, DEFAULT_DAILY_AMOUNT_MINOR, DEFAULT_DAILY_COUNT
         )
         return default, default
-    found = identity.customer_limits(session, customer_id)
+    found = identity.customer_limits(session, customer_id, device_id)
     return (
         Limits(found.per_transaction_minor, found.daily_amount_minor, found.daily_count),
         Limits(
@@ -476,10 +481,14 @@ def set_default_arrival(session: Session, caller: Caller, arrival: Arrival) -> L
 
 
 def _check_limits(
-    session: Session, customer_id: str, amount: Money, now: datetime
+    session: Session,
+    customer_id: str,
+    amount: Money,
+    now: datetime,
+    device_id: str | None = None,
 ) -> CustomerPaymentSettings:
     """Refuse a payment over a limit; return the customer's settings row, locked."""
-    limits, _ = _customer_limits(session, customer_id)
+    limits, _ = _customer_limits(session, customer_id, device_id)
     row = _settings_row(session, customer_id, lock=True)
     per_txn, daily, count_limit = (
         limits.per_transaction_minor,
@@ -703,7 +712,7 @@ def _create(
 ) -> TransferView:
     check_amount_minor(request.amount.minor)
     now = utcnow()
-    settings_row = _check_limits(session, caller.customer_id, request.amount, now)
+    settings_row = _check_limits(session, caller.customer_id, request.amount, now, caller.device_id)
     arrival = request.arrival or Arrival(settings_row.default_arrival)
     kind = kind or destination.kind
     if kind in (TransferKind.BILL, TransferKind.QR) and arrival != Arrival.INSTANT:
