@@ -5,15 +5,15 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import date
-from typing import Any
 
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from tests.analytics.factories import at
 from tests.identity.factories import register
+from tests.statements import counted
 from zhangyin.analytics import service
 from zhangyin.analytics.demo import generate
 from zhangyin.analytics.metrics import from_epoch_day
@@ -73,18 +73,10 @@ def test_a_batch_is_stored_in_one_statement_skipping_ids_already_stored(db: Data
     tag = uuid.uuid4().hex
     stored, new = f"{tag}-stored", f"{tag}-new"
     assert db.run(lambda s: service.record_events(s, [record(stored)])) == service.Recorded(1, 0)
-    statements: list[str] = []
-
-    def count(*args: Any) -> None:
-        statements.append(str(args[2]))
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
+    with counted(db) as statements:
         recorded = db.run(
             lambda s: service.record_events(s, [record(stored), record(new), record(new)])
         )
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
     assert recorded == service.Recorded(accepted=1, duplicates=2)
     assert len([s for s in statements if "analytics_events" in s]) == 1, statements
     uids = db.run(

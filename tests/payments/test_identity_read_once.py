@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import event, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tests.payments.factories import customer, transfer
+from tests.statements import counted
 from zhangyin.db import Database
 from zhangyin.identity import service as identity
 from zhangyin.identity.models import Device
@@ -21,16 +20,8 @@ def test_limits_and_risk_profile_share_one_read_of_customer_and_device(
 ) -> None:
     a = customer(client, db)
     b = customer(client, db, "李四", deposit=None)
-    statements: list[str] = []
-
-    def count(*args: Any) -> None:
-        statements.append(" ".join(str(args[2]).split()))
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
+    with counted(db) as statements:
         response = transfer(client, a, b, "10.00")
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
     assert response.status_code == 201, response.text
     identity_reads = [
         s for s in statements if "FROM identity_customers" in s or "FROM identity_devices" in s

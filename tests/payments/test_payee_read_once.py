@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import event
 
 from tests.payments.factories import customer, transfer
+from tests.statements import counted
 from zhangyin.db import Database
 from zhangyin.payments.models import PaymentTransfer
 from zhangyin.risk import service as risk
@@ -17,16 +17,8 @@ from zhangyin.risk import service as risk
 def _transfer_statements(client: TestClient, db: Database) -> tuple[dict[str, Any], list[str]]:
     a = customer(client, db)
     b = customer(client, db, "李四", deposit=None)
-    statements: list[str] = []
-
-    def count(*args: Any) -> None:
-        statements.append(" ".join(str(args[2]).split()))
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
+    with counted(db) as statements:
         response = transfer(client, a, b, "10.00")
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     return body, statements

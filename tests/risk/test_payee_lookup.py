@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
-
-from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from tests.risk.factories import ctx
+from tests.statements import counted
 from zhangyin.clock import utcnow
 from zhangyin.db import Database
 from zhangyin.ledger import service as ledger
@@ -36,20 +32,6 @@ def _payee_with_inflows(session: Session) -> tuple[ledger.AccountView, ledger.Ac
         ledger.transfer(session, ledger.TransferOrder(cash.id, payer.id, Money(50_000, "CNY")))
         ledger.transfer(session, ledger.TransferOrder(payer.id, payee.id, Money(40_000, "CNY")))
     return payee, payer
-
-
-@contextmanager
-def counted(db: Database) -> Iterator[list[str]]:
-    statements: list[str] = []
-
-    def count(*args: Any) -> None:
-        statements.append(str(args[2]))
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
 
 
 def test_a_known_payee_account_id_saves_the_lookup_by_number_and_changes_no_fact(
