@@ -19,6 +19,8 @@ from pathlib import Path
 
 import httpx
 
+from tests.identity.factories import id_number, unused
+
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -149,38 +151,19 @@ def _start(
         time.sleep(0.2)
 
 
-#: Phones and ID numbers handed out by this process: one server serves all its e2e
-#: tests, so a repeated random value would be a refused registration.
-_issued: set[str] = set()
-
-
-def _unused(draw: Callable[[], str]) -> str:
-    while (value := draw()) in _issued:
-        pass
-    _issued.add(value)
-    return value
+# Phones and ID numbers are never handed out twice in this process (`unused`): one
+# server serves all its e2e tests, so a repeated value would be a refused registration.
 
 
 def random_phone() -> str:
-    return _unused(
+    return unused(
         lambda: random.choice(["139", "138", "186", "177"]) + f"{random.randrange(10**8):08d}"
     )
 
 
 def random_id_number() -> str:
-    """A resident ID with a valid GB 11643 check character, born in 1960-1999, never repeated."""
-
-    def draw() -> str:
-        birth = (
-            f"{random.randrange(1960, 2000)}{random.randrange(1, 13):02d}"
-            f"{random.randrange(1, 28):02d}"
-        )
-        body = f"110101{birth}{random.randrange(1000):03d}"
-        weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-        check = "10X98765432"[sum(int(d) * w for d, w in zip(body, weights, strict=True)) % 11]
-        return body + check
-
-    return _unused(draw)
+    """A resident ID with a valid GB 11643 check character, never repeated."""
+    return id_number()
 
 
 def random_name() -> str:

@@ -131,15 +131,15 @@ def test_staff_logs_in_sees_dashboard_and_publishes_a_banner(
     assert [b["title"] for b in home["banners"]] == ["端到端横幅"]
 
 
-def test_risk_analyst_releases_a_held_transfer_from_the_queue(
-    console_server: str, chromium: Any
-) -> None:
+def _held_transfer(server: str, funds: str) -> tuple[Any, Any, dict[str, Any]]:
+    """A new customer funded with `funds` whose ¥6,000 to another new customer risk holds
+    (a large first transfer): (payer, payee, the transfer as the API answered it)."""
     from tests.e2e.support import api_customer, deposit
 
-    payer, payee = api_customer(console_server), api_customer(console_server)
-    deposit(console_server, payer, payer.account_number, "20000.00")
+    payer, payee = api_customer(server), api_customer(server)
+    deposit(server, payer, payer.account_number, funds)
     held = httpx.post(
-        f"{console_server}/v1/transfers",
+        f"{server}/v1/transfers",
         json={
             "from_account_id": payer.account_id,
             "to_account_number": payee.account_number,
@@ -149,7 +149,22 @@ def test_risk_analyst_releases_a_held_transfer_from_the_queue(
         headers=payer.headers(),
     )
     assert held.status_code == 201, held.text
-    assert held.json()["status"] == "held_for_review"  # a large first transfer of a new customer
+    assert held.json()["status"] == "held_for_review", held.text
+    return payer, payee, held.json()
+
+
+def _open_360(page: Any, account_number: str) -> None:
+    """The customer 360 of the customer holding `account_number`, found by the search."""
+    page.click("[data-test=nav-customers]")
+    page.fill("input[name=customer-search]", account_number)
+    page.keyboard.press("Enter")
+    page.locator("[data-test=customer-hits] tbody tr").first.click()
+
+
+def test_risk_analyst_releases_a_held_transfer_from_the_queue(
+    console_server: str, chromium: Any
+) -> None:
+    payer, payee, held = _held_transfer(console_server, "20000.00")
 
     analyst = _login(chromium, console_server, "e2e-analyst")
     analyst.click("[data-test=nav-risk]")
@@ -162,7 +177,7 @@ def test_risk_analyst_releases_a_held_transfer_from_the_queue(
     status = ""
     while time.monotonic() < deadline:
         status = httpx.get(
-            f"{console_server}/v1/transfers/{held.json()['id']}",
+            f"{console_server}/v1/transfers/{held['id']}",
             headers={"Authorization": f"Bearer {payer.token}"},
         ).json()["status"]
         if status == "completed":
@@ -174,27 +189,10 @@ def test_risk_analyst_releases_a_held_transfer_from_the_queue(
 def test_customer_360_shows_money_and_links_a_risk_event_to_its_case(
     console_server: str, chromium: Any
 ) -> None:
-    from tests.e2e.support import api_customer, deposit
-
-    payer, payee = api_customer(console_server), api_customer(console_server)
-    deposit(console_server, payer, payer.account_number, "12345.67")
-    held = httpx.post(
-        f"{console_server}/v1/transfers",
-        json={
-            "from_account_id": payer.account_id,
-            "to_account_number": payee.account_number,
-            "to_name": payee.name,
-            "amount": "6000.00",
-        },
-        headers=payer.headers(),
-    )
-    assert held.json()["status"] == "held_for_review", held.text
+    payer, payee, _ = _held_transfer(console_server, "12345.67")
 
     analyst = _login(chromium, console_server, "e2e-analyst")
-    analyst.click("[data-test=nav-customers]")
-    analyst.fill("input[name=customer-search]", payer.account_number)
-    analyst.keyboard.press("Enter")
-    analyst.locator("[data-test=customer-hits] tbody tr").first.click()
+    _open_360(analyst, payer.account_number)
     # Integer minor units from the API, shown as money with the currency's two decimals.
     expect(analyst.locator("[data-test=accounts]")).to_contain_text("¥12,345.67")
     expect(analyst.locator("[data-test=transfers]")).to_contain_text("¥6,000.00")
@@ -206,10 +204,7 @@ def test_customer_360_shows_money_and_links_a_risk_event_to_its_case(
     expect(analyst.locator("[data-test=risk-customer-filter]")).to_be_visible()
     expect(analyst.locator("[data-test=risk-cases] tbody tr")).to_have_count(1)
     expect(analyst.locator("[data-test=risk-cases]")).to_contain_text(payee.name)
-    analyst.click("[data-test=nav-customers]")
-    analyst.fill("input[name=customer-search]", payer.account_number)
-    analyst.keyboard.press("Enter")
-    analyst.locator("[data-test=customer-hits] tbody tr").first.click()
+    _open_360(analyst, payer.account_number)
 
     analyst.locator("[data-test=risk-event-case]").first.click()
     expect(analyst).to_have_url(re.compile(r"/console/risk/cases/[0-9a-f-]{36}$"))

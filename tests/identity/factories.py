@@ -28,7 +28,8 @@ PRIVACY_VERSION = "2026-01"
 _issued: set[str] = set()
 
 
-def _unused(draw: Callable[[], str]) -> str:
+def unused(draw: Callable[[], str]) -> str:
+    """A value from `draw` that this process has not handed out before."""
     while (value := draw()) in _issued:
         pass
     _issued.add(value)
@@ -36,7 +37,7 @@ def _unused(draw: Callable[[], str]) -> str:
 
 
 def random_phone() -> str:
-    return _unused(lambda: "139" + f"{secrets.randbelow(10**8):08d}")
+    return unused(lambda: "139" + f"{secrets.randbelow(10**8):08d}")
 
 
 def id_number(born: date | None = None, region: str = "110101") -> str:
@@ -51,7 +52,7 @@ def id_number(born: date | None = None, region: str = "110101") -> str:
         body = f"{region}{birthday:%Y%m%d}{secrets.randbelow(1000):03d}"
         return body + ric.calc_check_digit(body + "0")
 
-    return _unused(draw)
+    return unused(draw)
 
 
 def device_id() -> str:
