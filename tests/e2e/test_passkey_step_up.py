@@ -111,8 +111,9 @@ def test_a_challenged_transfer_is_confirmed_with_the_passkey(
     assert "6,000.00" in sheet.get_by_test_id("challenge-amount").inner_text()
     button = sheet.get_by_test_id("confirm-passkey")
     assert button.inner_text().strip() == "使用指纹/面容 (通行密钥)"
-    box = button.bounding_box()
-    assert box is not None and box["height"] >= 60, box
+    # The laid-out CSS height: a bounding box at a fractional y reads 59.9999 for 60 px.
+    height = float(button.evaluate("(el) => getComputedStyle(el).height").removesuffix("px"))
+    assert height >= 60, height
     assert sheet.get_by_test_id("use-sms").is_visible()  # SMS stays the other choice
 
     signed_before = cdp.send("WebAuthn.getCredentials", {"authenticatorId": authenticator})
