@@ -2,7 +2,10 @@
 
     python bench/ledger.py [--seconds 15] [--accounts 100000] [--workers 8]
 
-(a) one transfer per database transaction through the service layer,
+(a) one transfer per database transaction through the service layer
+    (`ledger.post_transfer`: the transfer is the whole transaction),
+(a') the same inside a caller's unit of work (`db.run(ledger.transfer)`, as the
+    REST API and payments post: BEGIN and COMMIT are round trips of their own),
 (b) batches of 100 independent transfers per transaction,
 (c) a hot account: every transfer credits the same account, in batches of 100.
 Accounts are drawn at random from --accounts. Prints transfers/s, pgbench TPS
@@ -37,6 +40,7 @@ from zhangyin.migrate import upgrade
 from zhangyin.money import Money
 
 BATCH = 100
+MODES = ("single", "single_unit", "batch", "hot")
 OPENING_BALANCE = 10_000_000  # 100,000.00 CNY each, so random transfers rarely bounce
 
 
@@ -73,11 +77,14 @@ def worker(
     done = 0
     deadline = time.perf_counter() + seconds
     while time.perf_counter() < deadline:
-        if mode == "single":
+        if mode in ("single", "single_unit"):
             debit, credit = rng.sample(ids, 2)
             order = ledger.TransferOrder(debit, credit, Money(rng.randint(1, 10_000), "CNY"))
             try:
-                db.run(partial(ledger.transfer, order=order))
+                if mode == "single":
+                    ledger.post_transfer(db, order)
+                else:
+                    db.run(partial(ledger.transfer, order=order))
                 done += 1
             except DomainError:
                 pass
@@ -147,7 +154,7 @@ def main() -> None:
         url = url_for(name)
         ids, hot = prepare(url, args.accounts)
         results = {}
-        for mode in ("single", "batch", "hot"):
+        for mode in MODES:
             results[mode] = run_mode(mode, url, ids, hot, args.seconds, args.workers)
             loads[mode] = os.getloadavg()[0]
             label = f"ledger {mode} ({args.workers} workers):"
@@ -155,7 +162,7 @@ def main() -> None:
         books_balance = check_books(url)
     after = anchor("after")
     pgbench = (before + after) / 2
-    for mode in ("single", "batch", "hot"):
+    for mode in MODES:
         print(f"{f'{mode} / mean pgbench:':<44} {results[mode] / pgbench:10.2f}x")
     print(f"reconciliation after the run: {'clean' if books_balance else 'DIFFERENCES'}")
     figures = {
@@ -168,9 +175,11 @@ def main() -> None:
         "pgbench_after_tps": round(after),
         "load_1min": loads,
         "single_tps": round(results["single"]),
+        "single_unit_tps": round(results["single_unit"]),
         "batch_tps": round(results["batch"]),
         "hot_tps": round(results["hot"]),
         "single_ratio": round(results["single"] / pgbench, 3),
+        "single_unit_ratio": round(results["single_unit"] / pgbench, 3),
         "batch_ratio": round(results["batch"] / pgbench, 3),
         "hot_ratio": round(results["hot"] / pgbench, 3),
         "books_balance": books_balance,

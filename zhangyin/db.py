@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import psycopg
+from psycopg.pq import ExecStatus
 from sqlalchemy import DateTime, MetaData, create_engine, event, text
 from sqlalchemy.engine import Dialect, Engine, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -140,6 +141,23 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     )
 
 
+def _driver_execute(
+    driver: psycopg.Connection[Any], sql: str, params: Any
+) -> list[tuple[Any, ...]]:
+    with driver.cursor() as cursor:
+        cursor.execute(sql, params, prepare=True)
+        # pgresult, not description: description builds a Column object per column.
+        returned = cursor.pgresult is not None and cursor.pgresult.status == ExecStatus.TUPLES_OK
+        return cursor.fetchall() if returned else []
+
+
+def _as_sqlalchemy_error(sql: str, params: Any, exc: psycopg.Error, broken: bool) -> DBAPIError:
+    """The SQLAlchemy error for a driver error, so callers and `Database.run` treat it as usual."""
+    error = DBAPIError.instance(sql, params, exc, psycopg.Error, connection_invalidated=broken)
+    assert isinstance(error, DBAPIError)  # a driver error always maps to a DBAPIError
+    return error
+
+
 def driver_rows(session: Session, sql: str, params: Any) -> list[tuple[Any, ...]]:
     """Run `sql` on the session's psycopg connection, inside the session's transaction.
 
@@ -151,16 +169,12 @@ def driver_rows(session: Session, sql: str, params: Any) -> list[tuple[Any, ...]
     connection = session.connection()
     driver: psycopg.Connection[Any] = connection.connection.driver_connection  # type: ignore[assignment]
     try:
-        with driver.cursor() as cursor:
-            cursor.execute(sql, params, prepare=True)
-            return cursor.fetchall() if cursor.description is not None else []
+        return _driver_execute(driver, sql, params)
     except psycopg.Error as exc:
         broken = bool(driver.broken)
         if broken:
             connection.invalidate(exc)
-        raise DBAPIError.instance(
-            sql, params, exc, psycopg.Error, connection_invalidated=broken
-        ) from exc
+        raise _as_sqlalchemy_error(sql, params, exc, broken) from exc
 
 
 class Database:
@@ -197,6 +211,39 @@ class Database:
                     "retrying unit of work", extra={"attempt": attempt, "error": str(exc.orig)}
                 )
                 time.sleep(random.uniform(0, 0.002 * 2**attempt))  # noqa: S311 - jitter, not crypto
+        raise AssertionError("unreachable")
+
+    def run_statement(self, sql: str, params: Any, *, attempts: int = 8) -> list[tuple[Any, ...]]:
+        """Run one statement as a transaction of its own, on PostgreSQL only.
+
+        One statement is atomic by itself, so it runs in autocommit: one round
+        trip, where `run` needs three (BEGIN, the statement, COMMIT), and no
+        ORM session. For a unit of work that is a single statement (a
+        database function). Retries and errors as in `run`.
+        """
+        if self.backend != "postgresql":
+            raise NotImplementedError("run_statement is for PostgreSQL")
+        for attempt in range(1, attempts + 1):
+            pooled = self.engine.raw_connection()
+            driver: psycopg.Connection[Any] = pooled.driver_connection  # type: ignore[assignment]
+            try:
+                driver.autocommit = True
+                try:
+                    return _driver_execute(driver, sql, params)
+                finally:
+                    if not driver.broken:
+                        driver.autocommit = False
+            except psycopg.Error as exc:
+                broken = bool(driver.broken)
+                if broken:
+                    pooled.invalidate(exc)
+                error = _as_sqlalchemy_error(sql, params, exc, broken)
+                if attempt == attempts or not (is_retryable(error) or broken):
+                    raise error from exc
+                log.info("retrying statement", extra={"attempt": attempt, "error": str(exc)})
+                time.sleep(random.uniform(0, 0.002 * 2**attempt))  # noqa: S311 - jitter, not crypto
+            finally:
+                pooled.close()
         raise AssertionError("unreachable")
 
     def ping(self) -> bool:

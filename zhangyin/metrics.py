@@ -26,12 +26,17 @@ LEDGER_POSTINGS = Counter(
 )
 
 
+def count_postings(currency: str, n: int) -> None:
+    """Count `n` committed postings in `currency`."""
+    LEDGER_POSTINGS.labels(currency).inc(n)
+
+
 @event.listens_for(Session, "after_commit")
 def _count_committed_postings(session: Session) -> None:
     counts: CounterDict[str] | None = session.info.pop("ledger_postings", None)
     if counts:
         for currency, n in counts.items():
-            LEDGER_POSTINGS.labels(currency).inc(n)
+            count_postings(currency, n)
 
 
 @event.listens_for(Session, "after_rollback")

@@ -1,17 +1,21 @@
 """The fast paths write and refuse exactly as the general one.
 
 On PostgreSQL `ledger.transfer` posts through the database function
-`ledger_post_transfer` (migration 0011) while `transfer_batch` goes through
-`_Posting`; on SQLite both use `_Posting`. Each test runs on both backends, so
+`ledger_post_transfer` (migrations 0011, 0014), and `ledger.post_transfer` calls
+it in autocommit, while `transfer_batch` goes through `_Posting`; on SQLite
+all three use `_Posting`. Each test runs on both backends, so
 the comparisons below hold whichever path a backend takes.
 """
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from typing import Any
 
+import psycopg
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -29,6 +33,12 @@ from zhangyin.money import Money
 def _single_refusal(db: Database, order: ledger.TransferOrder) -> DomainError:
     with pytest.raises(DomainError) as refused:
         db.run(lambda s: ledger.transfer(s, order))
+    return refused.value
+
+
+def _alone_refusal(db: Database, order: ledger.TransferOrder) -> DomainError:
+    with pytest.raises(DomainError) as refused:
+        ledger.post_transfer(db, order)
     return refused.value
 
 
@@ -65,8 +75,10 @@ def test_single_transfers_refuse_with_the_same_error_and_details_as_batch_items(
     for debit, credit, currency, code in cases:
         order = ledger.TransferOrder(debit, credit, Money(1_301, currency))
         single, batched = _single_refusal(db, order), _batch_refusal(db, order)
+        alone = _alone_refusal(db, order)
         assert (single.code, type(single)) == (code, type(batched)), (debit, credit)
-        assert single.params == batched.params
+        assert (alone.code, type(alone)) == (code, type(batched)), (debit, credit)
+        assert single.params == batched.params == alone.params
     refused = _single_refusal(db, ledger.TransferOrder(a.id, b.id, Money(1_301, cny)))
     assert refused.params["available"] == "13.00" and refused.params["requested"] == "13.01"
     # Nothing moved, and the overdraft is still usable to its last cent.
@@ -189,3 +201,67 @@ def test_references_stay_unique_in_the_database_while_most_transfers_have_none(
         db.run(twin)
     assert db.run(lambda s: ledger.transfer(s, order)) == first
     assert_books_balance(db)
+
+
+def _postings_counted(currency: str) -> float:
+    return REGISTRY.get_sample_value("zhangyin_ledger_postings_total", {"currency": currency}) or 0
+
+
+def test_a_transfer_posted_as_its_own_transaction_writes_what_a_unit_of_work_writes(
+    db: Database,
+) -> None:
+    a = customer_account(db, 10_000, name="甲")
+    b = customer_account(db, name="乙")
+    in_unit = db.run(
+        lambda s: ledger.transfer(s, ledger.TransferOrder(a.id, b.id, Money(700, "CNY"), "备注"))
+    )
+    before = _postings_counted("CNY")
+    alone = ledger.post_transfer(db, ledger.TransferOrder(a.id, b.id, Money(700, "CNY"), "备注"))
+    assert _postings_counted("CNY") == before + 2
+    one, two = db.run(lambda s: (_written(s, in_unit.id), _written(s, alone.id)))
+    assert two["postings"] == [(a.id, 700, 8_600), (b.id, -700, 1_400)]
+    assert two["event"][:2] == one["event"][:2]
+    assert {**two["event"][2], "transfer_id": in_unit.id} == one["event"][2]
+    assert db.run(lambda s: ledger.get_transfer(s, alone.id)) == alone
+    # With a reference, a repeat is the first transfer, not a second one.
+    order = ledger.TransferOrder(a.id, b.id, Money(100, "CNY"), reference="alone-ref-1")
+    assert ledger.post_transfer(db, order) == ledger.post_transfer(db, order)
+    assert db.run(lambda s: ledger.get_account(s, a.id)).balance_minor == 8_500
+    assert_books_balance(db)
+
+
+def test_a_statement_of_its_own_leaves_pooled_connections_transactional(db: Database) -> None:
+    """After `post_transfer`, a unit of work that fails still rolls back whole."""
+    a = customer_account(db, 10_000, name="甲")
+    b = customer_account(db, name="乙")
+    for _ in range(3):
+        ledger.post_transfer(db, ledger.TransferOrder(a.id, b.id, Money(100, "CNY")))
+
+    def posts_then_fails(session: Session) -> None:
+        ledger.transfer(session, ledger.TransferOrder(a.id, b.id, Money(100, "CNY")))
+        raise RuntimeError("after the posting")
+
+    for _ in range(3):
+        with pytest.raises(RuntimeError):
+            db.run(posts_then_fails)
+    assert db.run(lambda s: ledger.get_account(s, b.id)).balance_minor == 300
+    assert_books_balance(db)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_a_statement_of_its_own_survives_a_server_side_disconnect(
+    db: Database, database_url: str
+) -> None:
+    a = customer_account(db, 10_000, name="甲")
+    b = customer_account(db, name="乙")
+    alone = Database(database_url, pool_size=1)  # one pooled connection: the one cut off
+    ((pid,),) = alone.run_statement("SELECT pg_backend_pid()", ())
+    with psycopg.connect(database_url.replace("+psycopg", ""), autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        while admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone():
+            time.sleep(0.01)
+    ledger.post_transfer(alone, ledger.TransferOrder(a.id, b.id, Money(100, "CNY")))
+    ((other,),) = alone.run_statement("SELECT pg_backend_pid()", ())
+    alone.dispose()
+    assert other != pid
+    assert db.run(lambda s: ledger.get_account(s, b.id)).balance_minor == 100
