@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from tests.ledger.factories import customer_account, move
 from zhangyin.clock import utcnow
 from zhangyin.db import Database
+from zhangyin.ledger import service as ledger
 from zhangyin.ledger.models import LedgerAccount, LedgerPosting, LedgerTransfer
 
 
@@ -127,8 +128,32 @@ def test_postgres_refuses_a_leg_in_a_currency_its_account_does_not_hold(db: Data
 
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 def test_postgres_refuses_balanced_legs_on_an_account_that_does_not_exist(db: Database) -> None:
-    with pytest.raises(IntegrityError, match="account 987654321 does not exist"):
+    with pytest.raises(IntegrityError, match="account 987654321 is not the debit or credit"):
         _unbalanced_legs(db, -100, second_account_id=987_654_321)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_postgres_refuses_a_leg_on_an_account_the_transfer_does_not_name(db: Database) -> None:
+    other = customer_account(db)
+    with pytest.raises(IntegrityError, match=f"account {other.id} is not the debit or credit"):
+        _unbalanced_legs(db, -100, second_account_id=other.id)
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_postgres_refuses_to_change_an_accounts_currency(db: Database) -> None:
+    a = customer_account(db)
+    db.run(  # naming the same currency is no change
+        lambda s: s.execute(
+            update(LedgerAccount).where(LedgerAccount.id == a.id).values(currency="CNY")
+        )
+    )
+    with pytest.raises(IntegrityError, match="cannot change its currency"):
+        db.run(
+            lambda s: s.execute(
+                update(LedgerAccount).where(LedgerAccount.id == a.id).values(currency="USD")
+            )
+        )
+    assert db.run(lambda s: ledger.get_account(s, a.id)).currency == "CNY"
 
 
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)

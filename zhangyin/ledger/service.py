@@ -61,6 +61,7 @@ from zhangyin.ledger.models import (
     TransferStatus,
 )
 from zhangyin.money import Money, check_amount_minor, check_currency, format_minor
+from zhangyin.pgarrays import Int8Array, TextArray, TimestamptzArray
 
 MAX_BATCH = 1000
 
@@ -239,7 +240,7 @@ _LOCK_COLUMNS = (
 
 
 #: The same query with one array parameter, so its SQL text is the same for any batch size.
-#: Sent with `driver_rows`; `%b` makes psycopg send the array in binary.
+#: Sent with `driver_rows`, the ids as an `Int8Array` (binary).
 _POSTGRES_LOCK = (
     f"SELECT {', '.join(c.name for c in _LOCK_COLUMNS)} FROM ledger_accounts"  # noqa: S608 - our own column names
     " WHERE id = ANY(CAST(%b AS bigint[])) ORDER BY id FOR UPDATE"
@@ -252,7 +253,7 @@ def _lock_accounts(session: Session, ids: Iterable[int]) -> dict[int, _Locked]:
     wanted = sorted(set(ids))
     rows: Sequence[Any]
     if session.get_bind().dialect.name == "postgresql":
-        rows = driver_rows(session, _POSTGRES_LOCK, (wanted,))
+        rows = driver_rows(session, _POSTGRES_LOCK, (Int8Array(wanted),))
     else:
         rows = session.execute(
             select(*_LOCK_COLUMNS)
@@ -517,13 +518,13 @@ class _Posting:
         checks them.
         """
         u, e = self.transfer_updates, self.events
-        # Columns from rows by C-level transposition; psycopg adapts lists, not tuples.
-        t = [list(c) for c in zip(*map(_TRANSFER_COLUMNS, self.new_transfers), strict=True)]
-        t += [list(c) for c in zip(*self.leg_balances, strict=True)]
-        p = [list(c) for c in zip(*self.postings, strict=True)]
-        params = {
-            **dict(zip(_TRANSFER_PARAMS, t or [[]] * len(_TRANSFER_PARAMS), strict=True)),
-            **dict(zip(_POSTING_PARAMS, p or [[]] * len(_POSTING_PARAMS), strict=True)),
+        # Columns from rows by C-level transposition.
+        t = list(zip(*map(_TRANSFER_COLUMNS, self.new_transfers), strict=True))
+        t += list(zip(*self.leg_balances, strict=True))
+        p = list(zip(*self.postings, strict=True))
+        columns = {
+            **dict(zip(_TRANSFER_PARAMS, t or [()] * len(_TRANSFER_PARAMS), strict=True)),
+            **dict(zip(_POSTING_PARAMS, p or [()] * len(_POSTING_PARAMS), strict=True)),
             "u_id": [r["b_id"] for r in u],
             "u_status": [r["status"] for r in u],
             "u_posted": [r["posted_amount_minor"] for r in u],
@@ -535,8 +536,9 @@ class _Posting:
             "e_type": [r["event_type"] for r in e],
             "e_aggregate": [r["aggregate_id"] for r in e],
             "e_payload": [json.dumps(r["payload"], ensure_ascii=False) for r in e],
-            "now": self.now,
         }
+        params: dict[str, Any] = {name: _ARRAY_OF[name](values) for name, values in columns.items()}
+        params["now"] = self.now
         driver_rows(self.session, _POSTGRES_WRITE, params)
 
 
@@ -572,6 +574,22 @@ _TRANSFER_PARAMS = (
     "t_credit_balance",
 )
 _POSTING_PARAMS = ("p_transfer", "p_account", "p_currency", "p_amount", "p_balance")
+#: The array type of each array parameter of write_postgres.sql (its CASTs say the same).
+_ARRAY_OF: dict[str, type[Int8Array | TextArray | TimestamptzArray]] = {
+    **dict.fromkeys(
+        ("t_id", "t_currency", "t_status", "t_batch", "t_reference", "t_reverses", "t_memo"),
+        TextArray,
+    ),
+    **dict.fromkeys(("p_transfer", "p_currency", "u_id", "u_status"), TextArray),
+    **dict.fromkeys(("e_type", "e_aggregate", "e_payload"), TextArray),
+    "t_expires": TimestamptzArray,
+}
+_INT8_PARAMS = ("u_posted", "a_id", "a_dp", "a_cp", "a_dpend", "a_cpend")
+_ARRAY_OF.update(
+    (name, Int8Array)
+    for name in (*_TRANSFER_PARAMS, *_POSTING_PARAMS, *_INT8_PARAMS)
+    if name not in _ARRAY_OF
+)
 
 
 def _insufficient(acct: _Locked, currency: str, want: int) -> InsufficientFunds:

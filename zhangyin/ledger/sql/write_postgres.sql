@@ -1,7 +1,7 @@
 -- PostgreSQL write of one ledger unit of work (see _Posting._write_postgres).
 -- Every part reads its rows from arrays, so the text and parameters never change.
--- Placeholders are psycopg's binary ones (percent, name, b): dumping arrays as text costs
--- a regular expression per element on the client.
+-- Placeholders are psycopg's binary ones (percent, name, b), filled by zhangyin.pgarrays:
+-- dumping arrays as text costs a regular expression per element on the client.
 -- The outbox event of each new transfer is built here from its row (the payload
 -- _event_row builds); events of resolved holds arrive ready-made in e_*.
 WITH t AS (
