@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from alembic import command
 from sqlalchemy import insert, text, update
 from sqlalchemy.exc import IntegrityError
 
@@ -11,6 +12,7 @@ from zhangyin.clock import utcnow
 from zhangyin.db import Database
 from zhangyin.ledger import service as ledger
 from zhangyin.ledger.models import LedgerAccount, LedgerPosting, LedgerTransfer
+from zhangyin.migrate import alembic_config, upgrade
 
 
 def test_a_posting_cannot_be_changed_or_deleted(db: Database) -> None:
@@ -165,3 +167,21 @@ def test_postgres_refuses_balanced_legs_of_a_transfer_that_does_not_exist(db: Da
 @pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
 def test_postgres_accepts_balanced_legs_written_around_the_service(db: Database) -> None:
     _unbalanced_legs(db, -100)  # the control case: the trigger is not simply refusing everything
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_the_ledger_functions_go_back_to_0013_and_forward_again(db: Database) -> None:
+    """0014 and 0015 replace functions; their downgrades restore the earlier text."""
+    config = alembic_config(db.url)
+    a = customer_account(db, 1_000)
+    b = customer_account(db)
+    for target in ("0014", "0013"):
+        command.downgrade(config, target)
+        move(db, a.id, b.id, 100)  # each step back still posts, through its own function
+    with pytest.raises(IntegrityError, match="account 987654321 does not exist"):
+        _unbalanced_legs(db, -100, second_account_id=987_654_321)  # 0013's guard is back
+    upgrade(db)
+    move(db, a.id, b.id, 100)
+    with pytest.raises(IntegrityError, match="account 987654321 is not the debit or credit"):
+        _unbalanced_legs(db, -100, second_account_id=987_654_321)
+    assert db.run(lambda s: ledger.get_account(s, b.id)).balance_minor == 300

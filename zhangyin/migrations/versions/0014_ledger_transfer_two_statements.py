@@ -15,11 +15,11 @@ before) and one statement writes everything. The refusals, rows, balances and
 event are the same, and the guard triggers check the same rows.
 """
 
-import importlib.util
 from collections.abc import Sequence
-from pathlib import Path
 
 from alembic import op
+
+from zhangyin.migrations.earlier import definition
 
 revision: str = "0014"
 down_revision: str | Sequence[str] | None = "0013"
@@ -34,18 +34,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        op.execute(_function_of_0011())
-
-
-def _function_of_0011() -> str:
-    path = Path(__file__).with_name("0011_ledger_speed.py")
-    spec = importlib.util.spec_from_file_location("zhangyin_migration_0011", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    text: str = module.POST_TRANSFER_FUNCTION
-    return text.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1)
+        old = definition("0011_ledger_speed.py", "POST_TRANSFER_FUNCTION")
+        op.execute(old.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1))
 
 
 # Refusals as in 0011 (codes of zhangyin.ledger.errors, `subject` the account id

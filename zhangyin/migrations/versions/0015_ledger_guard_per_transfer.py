@@ -24,6 +24,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
+from zhangyin.migrations.earlier import definition
+
 revision: str = "0015"
 down_revision: str | Sequence[str] | None = "0014"
 branch_labels: str | Sequence[str] | None = None
@@ -41,21 +43,7 @@ def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS ledger_accounts_currency_fixed ON ledger_accounts")
         op.execute("DROP FUNCTION IF EXISTS ledger_refuse_currency_change()")
-        op.execute(_postings_guard_of_0013())
-
-
-def _postings_guard_of_0013() -> str:
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).with_name("0013_ledger_lighter_writes.py")
-    spec = importlib.util.spec_from_file_location("zhangyin_migration_0013", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    text: str = module.POSTINGS_GUARD
-    return text
+        op.execute(definition("0013_ledger_lighter_writes.py", "POSTINGS_GUARD"))
 
 
 # Each transfer is read by primary key in a scalar subquery (not a join, which
