@@ -11,11 +11,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from tests.risk.factories import NOON, assess, complete, ctx, idem, staff_headers
+from zhangyin.clock import business_date, utcnow
 from zhangyin.db import Database
 from zhangyin.events import OutboxEvent
 from zhangyin.risk import cases, service
 from zhangyin.risk.api import router
-from zhangyin.risk.models import RiskRule, WatchlistEntry
+from zhangyin.risk.models import AmlRun, RiskRule, WatchlistEntry
 
 RULE = {
     "key": "TF900",
@@ -280,6 +281,23 @@ def test_watch_list_entries_are_added_screened_and_removed(
         ).json()
         == []
     )
+
+
+def test_aml_reports_of_a_day_not_over_are_refused_and_nothing_is_claimed(
+    client: TestClient, db: Database
+) -> None:
+    analyst = staff_headers(client, db, ["risk_analyst"])
+    today = business_date(utcnow() + timedelta(seconds=10))  # also across 16:00 UTC
+    for day in (today, today + timedelta(days=1)):
+        refused = client.post(
+            "/v1/console/risk/aml/reports/generate",
+            json={"business_date": day.isoformat()},
+            headers={**analyst, **idem(), "Accept-Language": "zh-CN"},
+        )
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["code"] == "risk_aml_day_not_over"
+        assert "尚未结束" in refused.json()["detail"]
+    assert db.run(lambda s: s.scalars(select(AmlRun)).all()) == []
 
 
 def test_aml_reports_are_generated_and_exported_as_csv(client: TestClient, db: Database) -> None:

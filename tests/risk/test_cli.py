@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from tests.risk.factories import NOON, assess, complete, ctx
 from zhangyin.cli import app
+from zhangyin.clock import business_date, utcnow
 from zhangyin.config import get_settings
 from zhangyin.db import Database
+from zhangyin.risk.models import AmlRun
 
 
 @pytest.fixture
@@ -54,3 +58,11 @@ def test_aml_report_command_writes_csv(db: Database, cli_env: None, tmp_path) ->
     assert result.exit_code == 0, result.output
     assert "TRANSFER_INDIVIDUAL" in result.output
     assert "TRANSFER_INDIVIDUAL" in out.read_text()
+
+
+def test_aml_report_command_refuses_a_day_that_is_not_over(db: Database, cli_env: None) -> None:
+    today = business_date(utcnow() + timedelta(seconds=10)).isoformat()  # also across 16:00 UTC
+    result = CliRunner().invoke(app, ["risk", "aml-report", "--date", today])
+    assert result.exit_code == 2
+    assert f"Business day {today} is not over" in result.output
+    assert db.run(lambda s: s.scalars(select(AmlRun)).all()) == []

@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 from zhangyin.clock import business_date, business_day_bounds, utcnow
 from zhangyin.db import Database
 from zhangyin.money import format_minor
-from zhangyin.risk.errors import AmlReportNotFound
+from zhangyin.risk.errors import AmlDayNotOver, AmlReportNotFound
 from zhangyin.risk.models import AmlReport, AmlRun, AmlThreshold, RiskDecision
 
 COMPANY_CHANNELS = frozenset({"enterprise"})
@@ -95,7 +95,12 @@ def thresholds(session: Session) -> list[AmlThreshold]:
 
 def generate_reports(session: Session, day: date) -> list[ReportView]:
     """Generate the day's reports as the daily job does, or if the day was generated, add
-    any of its reports that are missing (those already generated are kept as they are)."""
+    any of its reports that are missing (those already generated are kept as they are).
+
+    Only for a business day that is over: claiming today or a later day would close it
+    to its own later settlements (they would be booked to the next day's reports)."""
+    if day >= business_date(utcnow()):
+        raise AmlDayNotOver(business_date=day.isoformat())
     if _claim_day(session, day):
         return _generate_claimed(session, day)
     return _report_booked(session, day)

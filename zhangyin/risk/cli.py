@@ -116,10 +116,15 @@ def aml_report(
 ) -> None:
     """Generate a business day's large-value and suspicious transaction reports."""
     from zhangyin.risk import aml
+    from zhangyin.risk.errors import AmlDayNotOver
 
     when = date.fromisoformat(day) if day else business_date(utcnow()) - timedelta(days=1)
     db = _database()
-    created = db.run(lambda s: aml.generate_reports(s, when))
+    try:
+        created = db.run(lambda s: aml.generate_reports(s, when))
+    except AmlDayNotOver as error:
+        typer.echo(f"refused: {error.detail('en-US')}", err=True)
+        raise typer.Exit(2) from None
     reports = db.run(lambda s: aml.list_reports(s, day=when))
     typer.echo(f"{when}: {len(created)} new, {len(reports)} in total")
     for r in reports:

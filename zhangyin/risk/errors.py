@@ -127,3 +127,14 @@ class AmlReportNotFound(DomainError):
     title = "Report not found"
     message_zh = "报告不存在"
     message_en = "The report does not exist"
+
+
+class AmlDayNotOver(DomainError):
+    """A day's reports are made once, when the day is over: later settlements of an open day
+    would otherwise be booked to the next day's reports."""
+
+    code = "risk_aml_day_not_over"
+    status = 422
+    title = "Business day not over"
+    message_zh = "营业日 {business_date} 尚未结束，结束后才能生成当日报告"
+    message_en = "Business day {business_date} is not over; its reports can be generated once it is"
