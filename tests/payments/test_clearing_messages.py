@@ -75,6 +75,9 @@ def test_camt053_renders_valid() -> None:
     )
     document = clearing.parse(clearing.build_camt053(statement), clearing.CAMT053)
     assert document.bk_to_cstmr_stmt.stmt[0].ntry[0].cdt_dbt_ind.value == "DBIT"
+    # The period is Beijing's 2026-11-23 (16:00 UTC to 16:00 UTC): both balances carry that day.
+    dates = {b.tp.cd_or_prtry.cd: str(b.dt.dt) for b in document.bk_to_cstmr_stmt.stmt[0].bal}
+    assert dates == {"OPBD": "2026-11-23", "CLBD": "2026-11-23"}
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ import importlib.util
 import os
 import sys
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -415,6 +415,10 @@ def _balance53(code: str, minor: int, currency: str, day: date) -> camt053.CashB
 
 
 def build_camt053(st: AccountStatement) -> str:
+    # Balances are dated by Beijing business day: the period's UTC bounds fall at 16:00 UTC
+    # of the day before the first day and of the last day.
+    first_day = business_date(st.start)
+    last_day = business_date(st.end - timedelta(microseconds=1))
     entries = [
         camt053.ReportEntry10(
             ntry_ref=e.reference[:35],
@@ -453,8 +457,8 @@ def build_camt053(st: AccountStatement) -> str:
                         ccy=st.currency,
                     ),
                     bal=[
-                        _balance53("OPBD", st.opening_minor, st.currency, st.start.date()),
-                        _balance53("CLBD", st.closing_minor, st.currency, st.end.date()),
+                        _balance53("OPBD", st.opening_minor, st.currency, first_day),
+                        _balance53("CLBD", st.closing_minor, st.currency, last_day),
                     ],
                     ntry=entries,
                 )
