@@ -57,6 +57,29 @@ def pytest_configure(config: pytest.Config) -> None:
         raise pytest.UsageError(f"CI=true but PostgreSQL is not reachable at {PG_ADMIN_URL}")
 
 
+#: Files that take a minute or more, run first. With `--dist loadfile` a worker takes its
+#: next file when it has two tests left, so a long file started near the end kept one
+#: worker busy for minutes after the other had run out of work.
+SLOW_FILES_FIRST = (
+    "tests/reliability/test_crash.py",
+    "tests/hostile/test_schemathesis.py",
+    "tests/analytics/test_metrics.py",
+    "tests/reliability/test_scheduler_catch_up.py",
+    "tests/e2e/test_screens.py",
+    "tests/e2e/test_console.py",
+    "tests/reliability/test_redis_nats_down.py",
+    "tests/reliability/test_database_restart.py",
+    "tests/wealth/test_lifecycle.py",
+    "tests/e2e/test_transfers.py",
+    "tests/hostile/test_fuzz_corpus.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {path: n for n, path in enumerate(SLOW_FILES_FIRST)}
+    items.sort(key=lambda item: rank.get(item.nodeid.split("::")[0], len(rank)))  # stable
+
+
 def pytest_report_header(config: pytest.Config) -> str:
     return f"database backends: {', '.join(BACKENDS)}"
 
