@@ -95,6 +95,13 @@ def is_unavailable(exc: BaseException) -> bool:
     return isinstance(exc, OperationalError) and not is_retryable(exc)
 
 
+def _back_off(what: str, attempt: int, error: object) -> None:
+    """Wait before retry `attempt`: a random pause that doubles with each attempt, so
+    transactions that collided once do not start again in step and collide again."""
+    log.info(f"retrying {what}", extra={"attempt": attempt, "error": str(error)})
+    time.sleep(random.uniform(0, 0.002 * 2**attempt))  # noqa: S311 - jitter, not crypto
+
+
 def normalise_url(url: str) -> str:
     """Pick our drivers: psycopg 3 for PostgreSQL; SQLite as given."""
     parsed = make_url(url)
@@ -207,10 +214,7 @@ class Database:
                 # This replaces a ping before every transaction.
                 if attempt == attempts or not (is_retryable(exc) or exc.connection_invalidated):
                     raise
-                log.info(
-                    "retrying unit of work", extra={"attempt": attempt, "error": str(exc.orig)}
-                )
-                time.sleep(random.uniform(0, 0.002 * 2**attempt))  # noqa: S311 - jitter, not crypto
+                _back_off("unit of work", attempt, exc.orig)
         raise AssertionError("unreachable")
 
     def run_statement(self, sql: str, params: Any, *, attempts: int = 8) -> list[tuple[Any, ...]]:
@@ -240,8 +244,7 @@ class Database:
                 error = _as_sqlalchemy_error(sql, params, exc, broken)
                 if attempt == attempts or not (is_retryable(error) or broken):
                     raise error from exc
-                log.info("retrying statement", extra={"attempt": attempt, "error": str(exc)})
-                time.sleep(random.uniform(0, 0.002 * 2**attempt))  # noqa: S311 - jitter, not crypto
+                _back_off("statement", attempt, exc)
             finally:
                 pooled.close()
         raise AssertionError("unreachable")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, ClassVar, Generic, TypeVar
 
 import psycopg
 from psycopg.adapt import Dumper
@@ -31,71 +31,76 @@ _MICROSECOND = timedelta(microseconds=1)
 INT8_OID, TEXT_OID, TIMESTAMPTZ_OID = 20, 25, 1184
 INT8_ARRAY_OID, TEXT_ARRAY_OID, TIMESTAMPTZ_ARRAY_OID = 1016, 1009, 1185
 
-
-def _array(element_oid: int, elements: list[bytes], has_null: bool) -> bytes:
-    if not elements:
-        return _EMPTY.pack(0, 0, element_oid)
-    return _HEADER.pack(1, int(has_null), element_oid, len(elements), 1) + b"".join(elements)
+E = TypeVar("E")
 
 
-class Int8Array:
-    """Integers (or None) to send as a bigint[]."""
+class _Array(Generic[E]):
+    """Values (None for NULL) to send as a one-dimensional array of one element type."""
 
     __slots__ = ("values",)
+    element_oid: ClassVar[int]
+    array_oid: ClassVar[int]
 
-    def __init__(self, values: Sequence[int | None]) -> None:
+    def __init__(self, values: Sequence[E | None]) -> None:
         self.values = values
 
     def to_bytes(self) -> bytes:
+        if not self.values:
+            return _EMPTY.pack(0, 0, self.element_oid)
+        header = _HEADER.pack(1, None in self.values, self.element_oid, len(self.values), 1)
+        return header + b"".join(self._elements())
+
+    def _elements(self) -> list[bytes]:
+        """Each element as its length and value; one comprehension per type, no call per element."""
+        raise NotImplementedError
+
+
+class Int8Array(_Array[int]):
+    """Integers to send as a bigint[]."""
+
+    __slots__ = ()
+    element_oid, array_oid = INT8_OID, INT8_ARRAY_OID
+
+    def _elements(self) -> list[bytes]:
         pack = _INT8.pack
-        elements = [_NULL if v is None else pack(8, v) for v in self.values]
-        return _array(INT8_OID, elements, None in self.values)
+        return [_NULL if v is None else pack(8, v) for v in self.values]
 
 
-class TextArray:
-    """Strings (or None) to send as a text[] (a CAST makes it varchar[] where wanted)."""
+class TextArray(_Array[str]):
+    """Strings to send as a text[] (a CAST makes it varchar[] where wanted)."""
 
-    __slots__ = ("values",)
+    __slots__ = ()
+    element_oid, array_oid = TEXT_OID, TEXT_ARRAY_OID
 
-    def __init__(self, values: Sequence[str | None]) -> None:
-        self.values = values
-
-    def to_bytes(self) -> bytes:
+    def _elements(self) -> list[bytes]:
         pack = _LENGTH.pack
         encoded = [None if v is None else v.encode() for v in self.values]
-        elements = [_NULL if b is None else pack(len(b)) + b for b in encoded]
-        return _array(TEXT_OID, elements, None in encoded)
+        return [_NULL if b is None else pack(len(b)) + b for b in encoded]
 
 
-class TimestamptzArray:
-    """Aware datetimes (or None) to send as a timestamptz[]."""
+class TimestamptzArray(_Array[datetime]):
+    """Aware datetimes to send as a timestamptz[] (microseconds since 2000-01-01 UTC)."""
 
-    __slots__ = ("values",)
+    __slots__ = ()
+    element_oid, array_oid = TIMESTAMPTZ_OID, TIMESTAMPTZ_ARRAY_OID
 
-    def __init__(self, values: Sequence[datetime | None]) -> None:
-        self.values = values
-
-    def to_bytes(self) -> bytes:
+    def _elements(self) -> list[bytes]:
         pack = _INT8.pack
-        elements = [
+        return [
             _NULL if v is None else pack(8, (v - _POSTGRES_EPOCH) // _MICROSECOND)
             for v in self.values
         ]
-        return _array(TIMESTAMPTZ_OID, elements, None in self.values)
 
 
-def _dumper(array_oid: int) -> type[Dumper]:
-    class ArrayDumper(Dumper):
-        format = Format.BINARY
-        oid = array_oid
+class _ArrayDumper(Dumper):
+    format = Format.BINARY
 
-        def dump(self, obj: Any) -> bytes:
-            data: bytes = obj.to_bytes()
-            return data
-
-    return ArrayDumper
+    def dump(self, obj: Any) -> bytes:
+        data: bytes = obj.to_bytes()
+        return data
 
 
-psycopg.adapters.register_dumper(Int8Array, _dumper(INT8_ARRAY_OID))
-psycopg.adapters.register_dumper(TextArray, _dumper(TEXT_ARRAY_OID))
-psycopg.adapters.register_dumper(TimestamptzArray, _dumper(TIMESTAMPTZ_ARRAY_OID))
+for _kind in (Int8Array, TextArray, TimestamptzArray):
+    psycopg.adapters.register_dumper(
+        _kind, type(f"{_kind.__name__}Dumper", (_ArrayDumper,), {"oid": _kind.array_oid})
+    )
