@@ -16,7 +16,7 @@ from typing import Any
 import psycopg
 import pytest
 from prometheus_client import REGISTRY
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -265,3 +265,140 @@ def test_a_statement_of_its_own_survives_a_server_side_disconnect(
     alone.dispose()
     assert other != pid
     assert db.run(lambda s: ledger.get_account(s, b.id)).balance_minor == 100
+
+
+def _refusals(results: list[ledger.BatchItemResult]) -> list[tuple[str, type, dict[str, Any]]]:
+    return [
+        (r.error.code, type(r.error), r.error.params) if r.error else ("posted", type(None), {})
+        for r in results
+    ]
+
+
+def _not_called(*args: object, **kwargs: object) -> None:
+    raise AssertionError("the general path was taken")
+
+
+def test_a_batch_posted_as_its_own_transaction_refuses_each_item_as_a_unit_of_work_does(
+    db: Database,
+) -> None:
+    a = customer_account(db, 1_000, overdraft_minor=300, name="甲")
+    b = customer_account(db, name="乙")
+    usd = customer_account(db, 1_000, currency="USD", name="丙")
+    frozen = customer_account(db, 1_000, name="丁")
+    fully_frozen = customer_account(db, name="戊")
+    closed = customer_account(db, name="己")
+    db.run(lambda s: ledger.set_account_status(s, frozen.id, AccountStatus.FROZEN))
+    db.run(lambda s: ledger.set_account_status(s, fully_frozen.id, AccountStatus.FULLY_FROZEN))
+    db.run(lambda s: ledger.set_account_status(s, closed.id, AccountStatus.CLOSED))
+    pairs = [
+        (999_999, b.id),
+        (a.id, 999_998),
+        (a.id, usd.id),
+        (usd.id, a.id),
+        (frozen.id, b.id),
+        (a.id, fully_frozen.id),
+        (closed.id, a.id),
+        (a.id, closed.id),
+        (a.id, b.id),  # 1,301 > 1,000 + 300 overdraft
+    ]
+    orders = [ledger.TransferOrder(d, c, Money(1_301, "CNY")) for d, c in pairs]
+    in_unit = db.run(lambda s: ledger.transfer_batch(s, orders, linked=False))
+    alone = ledger.post_batch(db, orders, linked=False)
+    assert _refusals(alone) == _refusals(in_unit)
+    assert [code for code, _, _ in _refusals(alone)] == [
+        "account_not_found",
+        "account_not_found",
+        "currency_mismatch",
+        "currency_mismatch",
+        "account_frozen",
+        "account_frozen",
+        "account_closed",
+        "account_closed",
+        "insufficient_funds",
+    ]
+    assert alone[-1].error is not None and alone[-1].error.params["available"] == "13.00"
+    # Refused before the database is asked: the same refusals, in their places.
+    early = [
+        ledger.TransferOrder(a.id, a.id, Money(100, "CNY")),
+        ledger.TransferOrder(a.id, b.id, Money(100, "CNY"), reference="batch-ref"),
+        ledger.TransferOrder(a.id, b.id, Money(100, "CNY")),
+    ]
+    results = ledger.post_batch(db, early, linked=False)
+    assert [code for code, _, _ in _refusals(results)] == [
+        "same_account",
+        "reference_conflict",
+        "posted",
+    ]
+    assert db.run(lambda s: ledger.get_account(s, b.id)).balance_minor == 100
+    assert_books_balance(db)
+
+
+def test_a_batch_posted_as_its_own_transaction_checks_each_item_against_the_ones_before(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a = customer_account(db, 1_000, name="甲")
+    b = customer_account(db, name="乙")
+    c = customer_account(db, name="丙")
+    if db.backend == "postgresql":  # ledger_post_batch does it all, not transfer_batch
+        monkeypatch.setattr(ledger, "transfer_batch", _not_called)
+    legs = [(a.id, b.id, 600), (a.id, b.id, 600), (b.id, c.id, 500), (a.id, c.id, 400)]
+    orders = [ledger.TransferOrder(d, k, Money(m, "CNY"), memo="批量") for d, k, m in legs]
+    before = _postings_counted("CNY")
+    results = ledger.post_batch(db, orders, linked=False)
+    assert _postings_counted("CNY") == before + 6
+    assert [code for code, _, _ in _refusals(results)] == [
+        "posted",
+        "insufficient_funds",
+        "posted",
+        "posted",
+    ]
+    assert results[1].error is not None and results[1].error.params["available"] == "4.00"
+    balances = [db.run(lambda s, i=i: ledger.get_account(s, i)).balance_minor for i in (a.id, b.id)]
+    assert balances == [0, 100]
+    views = [r.transfer for r in results if r.transfer is not None]
+    assert len({v.batch_id for v in views}) == 1 and views[0].batch_id is not None
+    for view in views:
+        assert db.run(lambda s, v=view: ledger.get_transfer(s, v.id)) == view
+    first, last = db.run(lambda s: (_written(s, views[0].id), _written(s, views[-1].id)))
+    assert first["postings"] == [(a.id, 600, 400), (b.id, -600, 600)]
+    assert last["postings"] == [(a.id, 400, 0), (c.id, -400, 900)]
+    assert last["event"] == (
+        "ledger.transfer.posted",
+        "ledger_transfer",
+        {
+            "transfer_id": views[-1].id,
+            "debit_account_id": a.id,
+            "credit_account_id": c.id,
+            "currency": "CNY",
+            "amount_minor": 400,
+            "posted_amount_minor": 400,
+            "status": "posted",
+            "reference": None,
+            "reverses_id": None,
+        },
+    )
+    assert (last["row"].memo, last["row"].batch_id) == ("批量", views[0].batch_id)
+    lines = list(reversed(db.run(lambda s: ledger.statement(s, b.id)).lines))
+    assert [line.balance_after_minor for line in lines] == [600, 100]
+    assert_books_balance(db)
+
+
+def test_a_linked_batch_posted_as_its_own_transaction_posts_nothing_when_one_item_fails(
+    db: Database,
+) -> None:
+    a = customer_account(db, 1_000, name="甲")
+    b = customer_account(db, name="乙")
+    orders = [ledger.TransferOrder(a.id, b.id, Money(600, "CNY")) for _ in range(3)]
+    with pytest.raises(DomainError) as in_unit:
+        db.run(lambda s: ledger.transfer_batch(s, orders, linked=True))
+    with pytest.raises(DomainError) as alone:
+        ledger.post_batch(db, orders, linked=True)
+    assert alone.value.code == in_unit.value.code == "batch_rejected"
+    assert alone.value.params == in_unit.value.params
+    assert alone.value.params["index"] == 1
+    assert db.run(lambda s: ledger.get_account(s, b.id)).balance_minor == 0
+    assert db.run(lambda s: s.scalar(select(func.count()).select_from(LedgerTransfer))) == 1
+    posted = ledger.post_batch(db, orders[:1], linked=True)
+    assert posted[0].transfer is not None
+    assert db.run(lambda s: ledger.get_account(s, b.id)).balance_minor == 600
+    assert_books_balance(db)
