@@ -948,14 +948,15 @@ def _posted(
     order: TransferOrder, transfer_id: str, now: datetime, batch_id: str | None = None
 ) -> TransferView:
     """The transfer a database function posted for `order`."""
+    amount = order.amount
     return TransferView(
         id=transfer_id,
         debit_account_id=order.debit_account_id,
         credit_account_id=order.credit_account_id,
-        currency=order.amount.currency,
-        amount_minor=order.amount.minor,
-        posted_amount_minor=order.amount.minor,
-        status=TransferStatus.POSTED.value,
+        currency=amount.currency,
+        amount_minor=amount.minor,
+        posted_amount_minor=amount.minor,
+        status=_POSTED,
         batch_id=batch_id,
         reference=order.reference,
         reverses_id=None,

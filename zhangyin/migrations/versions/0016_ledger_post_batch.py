@@ -68,6 +68,9 @@ DECLARE
     acct_dpend bigint[];
     acct_cpend bigint[];
     acct_touched boolean[];
+    -- Where each transfer's debit and credit accounts are in acct_*, NULL if not found.
+    debit_at integer[];
+    credit_at integer[];
     -- The transfers that post, in order, and their legs' balances afterwards.
     posted integer[] := '{}';
     debit_after bigint[] := '{}';
@@ -96,11 +99,17 @@ BEGIN
            acct_overdraft, acct_dp, acct_cp, acct_dpend, acct_cpend, acct_touched
       FROM (SELECT * FROM ledger_accounts WHERE id = ANY(p_debits || p_credits)
              ORDER BY id FOR UPDATE) AS a;
+    -- One hash join, not a linear array_position per transfer and side.
+    SELECT array_agg(d.pos ORDER BY x.n), array_agg(c.pos ORDER BY x.n)
+      INTO debit_at, credit_at
+      FROM unnest(p_debits, p_credits) WITH ORDINALITY AS x(debit, credit, n)
+      LEFT JOIN unnest(acct_id) WITH ORDINALITY AS d(id, pos) ON d.id = x.debit
+      LEFT JOIN unnest(acct_id) WITH ORDINALITY AS c(id, pos) ON c.id = x.credit;
 
     FOR k IN 1 .. coalesce(array_length(p_ids, 1), 0) LOOP
         amt := p_amounts[k];
-        d := array_position(acct_id, p_debits[k]);
-        c := array_position(acct_id, p_credits[k]);
+        d := debit_at[k];
+        c := credit_at[k];
         why := NULL;
         short := NULL;
         IF d IS NULL THEN
