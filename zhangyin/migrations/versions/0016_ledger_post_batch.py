@@ -85,16 +85,13 @@ DECLARE
     who text;
     short bigint;
 BEGIN
-    SELECT array_agg(a.id ORDER BY a.id), array_agg(a.number ORDER BY a.id),
-           array_agg(a.currency ORDER BY a.id), array_agg(a.status ORDER BY a.id),
-           array_agg(a.normal_side = 'credit' ORDER BY a.id),
-           array_agg(a.enforce_floor ORDER BY a.id),
-           array_agg(a.overdraft_limit_minor ORDER BY a.id),
-           array_agg(a.debits_posted_minor ORDER BY a.id),
-           array_agg(a.credits_posted_minor ORDER BY a.id),
-           array_agg(a.debits_pending_minor ORDER BY a.id),
-           array_agg(a.credits_pending_minor ORDER BY a.id),
-           array_agg(false)
+    -- The aggregates read the locked rows in one pass, so their elements line up; the
+    -- order of the rows is the order of the locks and matters nowhere else.
+    SELECT array_agg(a.id), array_agg(a.number), array_agg(a.currency), array_agg(a.status),
+           array_agg(a.normal_side = 'credit'), array_agg(a.enforce_floor),
+           array_agg(a.overdraft_limit_minor), array_agg(a.debits_posted_minor),
+           array_agg(a.credits_posted_minor), array_agg(a.debits_pending_minor),
+           array_agg(a.credits_pending_minor), array_agg(false)
       INTO acct_id, acct_number, acct_currency, acct_status, acct_credit_normal, acct_floor,
            acct_overdraft, acct_dp, acct_cp, acct_dpend, acct_cpend, acct_touched
       FROM (SELECT * FROM ledger_accounts WHERE id = ANY(p_debits || p_credits)
