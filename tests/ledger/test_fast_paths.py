@@ -48,9 +48,12 @@ def _batch_refusal(db: Database, order: ledger.TransferOrder) -> DomainError:
     return results[0].error
 
 
-def test_single_transfers_refuse_with_the_same_error_and_details_as_batch_items(
-    db: Database,
-) -> None:
+def _refusing(db: Database) -> tuple[int, int, list[tuple[int, int, str]]]:
+    """Accounts that each refuse a transfer of 13.01 CNY for their own reason.
+
+    Returns the ids of 甲 (10.00 with a 3.00 overdraft) and 乙, and (debit, credit, code)
+    for each reason.
+    """
     a = customer_account(db, 1_000, overdraft_minor=300, name="甲")
     b = customer_account(db, name="乙")
     usd = customer_account(db, 1_000, currency="USD", name="丙")
@@ -60,29 +63,39 @@ def test_single_transfers_refuse_with_the_same_error_and_details_as_batch_items(
     db.run(lambda s: ledger.set_account_status(s, frozen.id, AccountStatus.FROZEN))
     db.run(lambda s: ledger.set_account_status(s, fully_frozen.id, AccountStatus.FULLY_FROZEN))
     db.run(lambda s: ledger.set_account_status(s, closed.id, AccountStatus.CLOSED))
+    return (
+        a.id,
+        b.id,
+        [
+            (999_999, b.id, "account_not_found"),
+            (a.id, 999_998, "account_not_found"),
+            (a.id, usd.id, "currency_mismatch"),
+            (usd.id, a.id, "currency_mismatch"),
+            (frozen.id, b.id, "account_frozen"),
+            (a.id, fully_frozen.id, "account_frozen"),
+            (closed.id, a.id, "account_closed"),
+            (a.id, closed.id, "account_closed"),
+            (a.id, b.id, "insufficient_funds"),  # 1,301 > 1,000 + 300 overdraft
+        ],
+    )
+
+
+def test_single_transfers_refuse_with_the_same_error_and_details_as_batch_items(
+    db: Database,
+) -> None:
+    a, b, cases = _refusing(db)
     cny = "CNY"
-    cases = [
-        (999_999, b.id, cny, "account_not_found"),
-        (a.id, 999_999, cny, "account_not_found"),
-        (a.id, usd.id, cny, "currency_mismatch"),
-        (usd.id, a.id, cny, "currency_mismatch"),
-        (frozen.id, b.id, cny, "account_frozen"),
-        (a.id, fully_frozen.id, cny, "account_frozen"),
-        (closed.id, a.id, cny, "account_closed"),
-        (a.id, closed.id, cny, "account_closed"),
-        (a.id, b.id, cny, "insufficient_funds"),  # 1,301 > 1,000 + 300 overdraft
-    ]
-    for debit, credit, currency, code in cases:
-        order = ledger.TransferOrder(debit, credit, Money(1_301, currency))
+    for debit, credit, code in cases:
+        order = ledger.TransferOrder(debit, credit, Money(1_301, cny))
         single, batched = _single_refusal(db, order), _batch_refusal(db, order)
         alone = _alone_refusal(db, order)
         assert (single.code, type(single)) == (code, type(batched)), (debit, credit)
         assert (alone.code, type(alone)) == (code, type(batched)), (debit, credit)
         assert single.params == batched.params == alone.params
-    refused = _single_refusal(db, ledger.TransferOrder(a.id, b.id, Money(1_301, cny)))
+    refused = _single_refusal(db, ledger.TransferOrder(a, b, Money(1_301, cny)))
     assert refused.params["available"] == "13.00" and refused.params["requested"] == "13.01"
     # Nothing moved, and the overdraft is still usable to its last cent.
-    move(db, a.id, b.id, 1_300)
+    move(db, a, b, 1_300)
     assert_books_balance(db)
 
 
@@ -281,47 +294,18 @@ def _not_called(*args: object, **kwargs: object) -> None:
 def test_a_batch_posted_as_its_own_transaction_refuses_each_item_as_a_unit_of_work_does(
     db: Database,
 ) -> None:
-    a = customer_account(db, 1_000, overdraft_minor=300, name="甲")
-    b = customer_account(db, name="乙")
-    usd = customer_account(db, 1_000, currency="USD", name="丙")
-    frozen = customer_account(db, 1_000, name="丁")
-    fully_frozen = customer_account(db, name="戊")
-    closed = customer_account(db, name="己")
-    db.run(lambda s: ledger.set_account_status(s, frozen.id, AccountStatus.FROZEN))
-    db.run(lambda s: ledger.set_account_status(s, fully_frozen.id, AccountStatus.FULLY_FROZEN))
-    db.run(lambda s: ledger.set_account_status(s, closed.id, AccountStatus.CLOSED))
-    pairs = [
-        (999_999, b.id),
-        (a.id, 999_998),
-        (a.id, usd.id),
-        (usd.id, a.id),
-        (frozen.id, b.id),
-        (a.id, fully_frozen.id),
-        (closed.id, a.id),
-        (a.id, closed.id),
-        (a.id, b.id),  # 1,301 > 1,000 + 300 overdraft
-    ]
-    orders = [ledger.TransferOrder(d, c, Money(1_301, "CNY")) for d, c in pairs]
+    a, b, cases = _refusing(db)
+    orders = [ledger.TransferOrder(d, c, Money(1_301, "CNY")) for d, c, _ in cases]
     in_unit = db.run(lambda s: ledger.transfer_batch(s, orders, linked=False))
     alone = ledger.post_batch(db, orders, linked=False)
     assert _refusals(alone) == _refusals(in_unit)
-    assert [code for code, _, _ in _refusals(alone)] == [
-        "account_not_found",
-        "account_not_found",
-        "currency_mismatch",
-        "currency_mismatch",
-        "account_frozen",
-        "account_frozen",
-        "account_closed",
-        "account_closed",
-        "insufficient_funds",
-    ]
+    assert [code for code, _, _ in _refusals(alone)] == [code for _, _, code in cases]
     assert alone[-1].error is not None and alone[-1].error.params["available"] == "13.00"
     # Refused before the database is asked: the same refusals, in their places.
     early = [
-        ledger.TransferOrder(a.id, a.id, Money(100, "CNY")),
-        ledger.TransferOrder(a.id, b.id, Money(100, "CNY"), reference="batch-ref"),
-        ledger.TransferOrder(a.id, b.id, Money(100, "CNY")),
+        ledger.TransferOrder(a, a, Money(100, "CNY")),
+        ledger.TransferOrder(a, b, Money(100, "CNY"), reference="batch-ref"),
+        ledger.TransferOrder(a, b, Money(100, "CNY")),
     ]
     results = ledger.post_batch(db, early, linked=False)
     assert [code for code, _, _ in _refusals(results)] == [
@@ -329,7 +313,7 @@ def test_a_batch_posted_as_its_own_transaction_refuses_each_item_as_a_unit_of_wo
         "reference_conflict",
         "posted",
     ]
-    assert db.run(lambda s: ledger.get_account(s, b.id)).balance_minor == 100
+    assert db.run(lambda s: ledger.get_account(s, b)).balance_minor == 100
     assert_books_balance(db)
 
 
@@ -353,12 +337,11 @@ def test_a_batch_posted_as_its_own_transaction_checks_each_item_against_the_ones
         "posted",
     ]
     assert results[1].error is not None and results[1].error.params["available"] == "4.00"
-    balances = [db.run(lambda s, i=i: ledger.get_account(s, i)).balance_minor for i in (a.id, b.id)]
+    balances = db.run(lambda s: [ledger.get_account(s, i).balance_minor for i in (a.id, b.id)])
     assert balances == [0, 100]
     views = [r.transfer for r in results if r.transfer is not None]
     assert len({v.batch_id for v in views}) == 1 and views[0].batch_id is not None
-    for view in views:
-        assert db.run(lambda s, v=view: ledger.get_transfer(s, v.id)) == view
+    assert db.run(lambda s: [ledger.get_transfer(s, v.id) for v in views]) == views
     first, last = db.run(lambda s: (_written(s, views[0].id), _written(s, views[-1].id)))
     assert first["postings"] == [(a.id, 600, 400), (b.id, -600, 600)]
     assert last["postings"] == [(a.id, 400, 0), (c.id, -400, 900)]
