@@ -61,7 +61,7 @@ from zhangyin.ledger.models import (
     NormalSide,
     TransferStatus,
 )
-from zhangyin.money import MAX_AMOUNT_MINOR, Money, check_amount_minor, check_currency, format_minor
+from zhangyin.money import Money, MoneyError, check_amount_minor, check_currency, format_minor
 from zhangyin.pgarrays import Int8Array, TextArray, TimestamptzArray
 
 MAX_BATCH = 1000
@@ -913,11 +913,16 @@ def post_transfer(db: Database, order: TransferOrder) -> TransferView:
     return view
 
 
-def _post_transfer_params(order: TransferOrder) -> tuple[Any, ...]:
-    """The refusals Python makes before the database is asked, then the function's arguments."""
+def _refuse_before_database(order: TransferOrder) -> None:
+    """The refusals the ledger functions leave to Python: the amount, and one account twice."""
     check_amount_minor(order.amount.minor)
     if order.debit_account_id == order.credit_account_id:
         raise SameAccount()
+
+
+def _post_transfer_params(order: TransferOrder) -> tuple[Any, ...]:
+    """The refusals Python makes before the database is asked, then the function's arguments."""
+    _refuse_before_database(order)
     return (
         str(uuid_utils.uuid7()),
         order.debit_account_id,
@@ -1075,12 +1080,15 @@ def post_batch(
 
 
 def _checked_in_database(order: TransferOrder) -> bool:
-    """Whether `ledger_post_batch` makes every check of `order` that `_Posting.post` makes."""
-    return (
-        0 < order.amount.minor <= MAX_AMOUNT_MINOR
-        and order.debit_account_id != order.credit_account_id
-        and order.reference is None
-    )
+    """Whether `ledger_post_batch` makes every check of `order` that `_Posting.post` makes:
+    no reference, and none of the refusals made before the database is asked."""
+    if order.reference is not None:
+        return False
+    try:
+        _refuse_before_database(order)
+    except (DomainError, MoneyError):
+        return False
+    return True
 
 
 _POSTGRES_BATCH = (
